@@ -1,0 +1,620 @@
+/**
+ * `npm run bench`: tasks through the full Swarm Mesh path on a private mesh, a fixed-rate
+ * latency run, per-process CPU and memory, and a raw JetStream + Postgres baseline. The last
+ * line of stdout is one JSON object (CONTRACT.md, "Benchmark output"); everything else is for
+ * people. Progress goes to stderr.
+ */
+import { MeshBus, connectMesh } from '@swarm-mesh/messaging';
+import { cleanupNamespace, createTestDatabase, randomNamespace, testNatsUrl } from '@swarm-mesh/testing';
+import { existsSync, readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { BASELINE_FORMULA, type BaselineResult, runBaseline } from './baseline';
+import { RestSubmitter, SdkSubmitter, type TaskSubmitter } from './http';
+import { defaultProfileDir, startBenchMesh, type StartedMesh, waitForMeshReady } from './mesh';
+import { type BenchOptions, HELP, parseOptions, UsageError } from './options';
+import {
+  CpuWindow,
+  listenerPid,
+  machineCpu,
+  processCpuS,
+  processMemory,
+  type ProcessGroup,
+  procAvailable,
+  withDescendants,
+} from './procfs';
+import { createProfiler } from './cpu-profiler';
+import { ingestMain } from './ingest';
+import { formatProfileSummary, summarizeProfile } from './profile-top';
+import { type CoordinatorLoopStats, CoordinatorWindow } from './prom';
+import { type CpuResult, type RateResult, runRate, runThroughput, type ThroughputResult } from './runs';
+import { round, table } from './stats';
+import { CompletionTracker } from './tracker';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** Async clean-ups run in reverse order of registration, once, even on Ctrl-C. */
+class Cleanup {
+  private readonly steps: Array<{ name: string; fn: () => Promise<unknown> }> = [];
+  private running: Promise<void> | undefined;
+
+  add(name: string, fn: () => Promise<unknown>): void {
+    this.steps.push({ name, fn });
+  }
+
+  run(log: (s: string) => void): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length > 0) {
+        const step = this.steps.pop()!;
+        try {
+          await step.fn();
+        } catch (err) {
+          log(`clean-up "${step.name}" failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+function natsPort(): number {
+  try {
+    return Number(new URL(testNatsUrl().split(',')[0]!.trim()).port || 4222);
+  } catch {
+    return 4222;
+  }
+}
+
+function pgPort(url: string): number {
+  try {
+    return Number(new URL(url).port || 5432);
+  } catch {
+    return 5432;
+  }
+}
+
+interface MemoryRow {
+  name: string;
+  pid: number;
+  peakMb: number;
+  rssMb: number;
+}
+
+async function run(o: BenchOptions): Promise<number> {
+  const say = o.quiet ? (): void => {} : (s: string): void => void process.stdout.write(`${s}\n`);
+  const note = o.quiet ? (): void => {} : (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
+  const cleanup = new Cleanup();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      process.stderr.write(`[bench] second ${signal}: exiting without finishing the clean-up\n`);
+      process.exit(130);
+    }
+    interrupted = true;
+    process.stderr.write(`[bench] ${signal}: stopping processes and removing the namespace and database…\n`);
+    void cleanup.run((s) => process.stderr.write(`[bench] ${s}\n`)).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // a closed pipe (`npm run bench | head`) must not kill the bench before it cleans up
+  const ignore = (): void => {};
+  process.stdout.on('error', ignore);
+  process.stderr.on('error', ignore);
+  // nor may a stray error: clean up, then fail
+  const onCrash = (err: unknown): void => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`[bench] unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    void cleanup.run((m) => process.stderr.write(`[bench] ${m}\n`)).finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+
+  try {
+    return await measure(o, cleanup, say, note);
+  } finally {
+    await cleanup.run(note);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+  }
+}
+
+async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => void, note: (s: string) => void): Promise<number> {
+  const started = performance.now();
+  const profileDir = o.profile.length > 0 ? resolve(o.profileDir ?? defaultProfileDir(REPO_ROOT)) : undefined;
+  const namespace = o.reuse ? (process.env.SWARM_NAMESPACE ?? '') : randomNamespace('bench');
+  const [load1] = loadavg();
+  // how busy the machine is right now (the load average lags by a minute)
+  const before = machineCpu();
+  await new Promise((r) => setTimeout(r, 500));
+  const after = machineCpu();
+  const busyPct = before && after ? (100 * (after.busyS - before.busyS)) / Math.max(1e-9, after.totalS - before.totalS) : undefined;
+  say(
+    `Swarm Mesh bench — ${cpus().length} CPUs (${busyPct === undefined ? '?' : busyPct.toFixed(0)}% busy before the start, ` +
+      `load average ${load1?.toFixed(2)}), Node ${process.version}, ` +
+      `${o.reuse ? `existing system at ${process.env.SWARM_URL ?? 'http://127.0.0.1:3000'}` : `private mesh, namespace ${namespace}`}`,
+  );
+  if ((busyPct ?? 0) > 20) {
+    say(`  note: other work keeps the machine ${busyPct?.toFixed(0)}% busy; machine-wide CPU and throughput include it`);
+  }
+
+  const nc = await connectMesh({ servers: testNatsUrl(), name: `bench:${namespace || 'default'}` });
+  const bus = new MeshBus({ nc, identity: 'client:bench', namespace });
+  cleanup.add('close the bench NATS connection', () => bus.close());
+
+  // ── baseline first: nothing of the mesh runs yet ────────────────────────────────────────
+  let baseline: BaselineResult | undefined;
+  if (o.baseline) {
+    note(`baseline: ${o.tasks} JetStream messages and Postgres rows…`);
+    const baseBus = new MeshBus({ nc, identity: 'client:bench', namespace: randomNamespace('benchbase') });
+    const db = await createTestDatabase({ prefix: 'swarm_bench_base' });
+    try {
+      baseline = await runBaseline(baseBus, db.url, o.tasks);
+    } finally {
+      await cleanupNamespace(baseBus).catch(() => undefined);
+      await db.drop().catch(() => undefined);
+    }
+  }
+
+  // ── the mesh ────────────────────────────────────────────────────────────────────────────
+  let mesh: StartedMesh | undefined;
+  let gatewayUrl: string;
+  let apiKey: string;
+  if (o.reuse) {
+    gatewayUrl = process.env.SWARM_URL ?? 'http://127.0.0.1:3000';
+    apiKey = process.env.SWARM_API_KEY ?? '';
+    if (!apiKey) throw new UsageError('--reuse needs SWARM_API_KEY (and SWARM_URL, SWARM_NAMESPACE if not the defaults)');
+  } else {
+    note('starting the mesh (5 services + demo-swarm)…');
+    const partial: Partial<StartedMesh> = {};
+    cleanup.add('drop the temp database', async () => partial.dropDatabase?.());
+    cleanup.add('delete the namespace streams', async () => cleanupNamespace(bus, namespace));
+    cleanup.add('stop the mesh processes', async () => partial.stopProcesses?.());
+    mesh = await startBenchMesh(
+      { namespace, agents: o.agents, concurrency: o.concurrency, trace: o.trace, profile: o.profile, profileDir, log: note },
+      (m) => Object.assign(partial, m),
+    );
+    gatewayUrl = mesh.gatewayUrl;
+    apiKey = mesh.apiKey;
+  }
+  const client: TaskSubmitter = o.submit === 'sdk' ? new SdkSubmitter(gatewayUrl, apiKey) : new RestSubmitter(gatewayUrl, apiKey);
+  cleanup.add('close the HTTP client', async () => client.close());
+  const { agentIds } = await waitForMeshReady(client, o.reuse ? 1 : o.agents, 90_000);
+  note(`ready: ${agentIds.length} infra.noop agents (${agentIds.join(', ')})`);
+
+  const tracker = new CompletionTracker(bus, o.validateEvents);
+  await tracker.start();
+  cleanup.add('stop the event consumer', () => tracker.stop());
+
+  // ── what is measured: processes, grouped ────────────────────────────────────────────────
+  const groups: ProcessGroup[] = [];
+  if (mesh && procAvailable()) {
+    for (const p of mesh.processes) groups.push({ name: p.name, pids: () => (p.name === 'demo-swarm' ? withDescendants(p.pid) : [p.pid]) });
+    const natsPid = listenerPid(natsPort());
+    if (natsPid) groups.push({ name: 'nats-server', pids: () => [natsPid] });
+    const postmaster = listenerPid(pgPort(mesh.databaseUrl));
+    if (postmaster) groups.push({ name: 'postgres (whole server)', pids: () => withDescendants(postmaster) });
+    const pg = new Client({ connectionString: mesh.databaseUrl });
+    await pg.connect();
+    cleanup.add('close the pg probe', () => pg.end());
+    const dbPids = async (): Promise<number[]> =>
+      (
+        await pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+      ).rows.map((r) => r.pid);
+    groups.push({ name: 'postgres (bench db backends)', pids: dbPids });
+  }
+  groups.push({ name: 'bench (this process)', pids: () => [process.pid] });
+  const window = (): CpuWindow | undefined => (procAvailable() ? new CpuWindow(groups) : undefined);
+  const coordinatorProc = mesh?.processes.find((p) => p.name === 'coordinator');
+  const loopWindow = (): CoordinatorWindow | undefined =>
+    coordinatorProc ? new CoordinatorWindow(`${coordinatorProc.url}/metrics`) : undefined;
+
+  const completeTimeoutMs = o.completeTimeoutS * 1000;
+  let failed = false;
+
+  // ── warm-up ─────────────────────────────────────────────────────────────────────────────
+  if (o.warmup > 0) {
+    note(`warm-up: ${o.warmup} tasks (not measured)…`);
+    const w = await runThroughput({
+      client,
+      tracker,
+      n: o.warmup,
+      chunk: o.chunk,
+      inflight: o.inflight,
+      timeoutMs: completeTimeoutMs,
+      log: note,
+      label: 'warm-up',
+    });
+    if (w.missing > 0) {
+      process.stderr.write(`[bench] warm-up: ${w.missing} of ${w.tasks} tasks did not complete within ${o.completeTimeoutS} s\n`);
+      failed = true;
+    }
+  }
+
+  // ── profiles cover the measured runs only ───────────────────────────────────────────────
+  const selfProfiler = profileDir && o.profile.includes('bench') ? createProfiler(join(profileDir, 'bench.cpuprofile')) : undefined;
+  let profiling = false;
+  const toggleProfiles = (): void => {
+    if (!profileDir) return;
+    profiling = !profiling;
+    mesh?.toggleProfiles();
+    if (profiling) selfProfiler?.start();
+    else selfProfiler?.stop();
+  };
+  if (!failed) toggleProfiles();
+
+  // ── throughput ──────────────────────────────────────────────────────────────────────────
+  let tp: ThroughputResult | undefined;
+  if (o.mode !== 'rate' && !failed) {
+    note(`throughput: ${o.tasks} tasks, batches of ${o.chunk}, ${o.inflight} in flight, via ${o.submit}…`);
+    tp = await runThroughput({
+      client,
+      tracker,
+      n: o.tasks,
+      chunk: o.chunk,
+      inflight: o.inflight,
+      timeoutMs: completeTimeoutMs,
+      cpu: window(),
+      loop: loopWindow(),
+      log: note,
+    });
+    if (tp.missing > 0) failed = true;
+  }
+
+  // ── rate ────────────────────────────────────────────────────────────────────────────────
+  let rr: RateResult | undefined;
+  if (o.mode !== 'throughput' && !failed) {
+    note(`rate: ${o.rate}/s for ${o.durationS} s…`);
+    rr = await runRate({
+      client,
+      tracker,
+      rate: o.rate,
+      durationS: o.durationS,
+      timeoutMs: completeTimeoutMs,
+      cpu: window(),
+      loop: loopWindow(),
+      log: note,
+    });
+    if (rr.missing > 0) failed = true;
+  }
+
+  if (profiling) toggleProfiles();
+
+  // late duplicates: give the mesh a moment to emit anything it would emit twice
+  await new Promise((r) => setTimeout(r, 1000));
+  const ours = new Set<string>([...(tp?.ids ?? []), ...(rr?.ids ?? [])]);
+  let duplicates = 0;
+  for (const id of ours) if ((tracker.succeededCount.get(id) ?? 0) > 1) duplicates++;
+  const missing = (tp?.missing ?? 0) + (rr?.missing ?? 0);
+
+  // ── memory, read before the processes stop ──────────────────────────────────────────────
+  const memory: MemoryRow[] = [];
+  if (mesh && procAvailable()) {
+    for (const p of mesh.processes) {
+      for (const pid of p.name === 'demo-swarm' ? withDescendants(p.pid) : [p.pid]) {
+        const m = processMemory(pid);
+        if (m) memory.push({ name: pid === p.pid ? p.name : `${p.name} child`, pid, ...m });
+      }
+    }
+    const natsPid = listenerPid(natsPort());
+    const natsMem = natsPid ? processMemory(natsPid) : undefined;
+    if (natsPid && natsMem) memory.push({ name: 'nats-server (shared, lifetime peak)', pid: natsPid, ...natsMem });
+  }
+  const selfMem = processMemory(process.pid);
+  if (selfMem) memory.push({ name: 'bench (this process)', pid: process.pid, ...selfMem });
+
+  // ── stop the mesh now so that CPU profiles are written ──────────────────────────────────
+  if (mesh) {
+    await tracker.stop();
+    await mesh.stopProcesses();
+  }
+
+  // ── report ──────────────────────────────────────────────────────────────────────────────
+  const cpuPer1k = (cpu: CpuResult | undefined, n: number): number | undefined =>
+    cpu?.machineBusyS === undefined ? undefined : cpu.machineBusyS / (n / 1000);
+  const attributed = (cpu: CpuResult | undefined): number | undefined =>
+    cpu ? cpu.groups.filter((g) => g.name !== 'postgres (bench db backends)').reduce((s, g) => s + g.cpuS, 0) : undefined;
+
+  say('');
+  say(
+    o.reuse
+      ? `Mesh: existing system, ${agentIds.length} healthy infra.noop agents registered`
+      : `Mesh: 5 services + 1 demo-swarm process, ${o.agents} infra.noop agents × ${o.concurrency} slots`,
+  );
+  say(
+    `      submit via ${o.submit === 'rest' ? 'REST (node:http keep-alive)' : 'SDK SwarmClient (fetch)'}${o.reuse ? '' : `; OpenTelemetry ${o.trace ? 'on' : 'off'}`}`,
+  );
+  say('      latency = task.succeeded seen on EVENTS by the bench − time its submit request was SENT (rate run: scheduled send time)');
+
+  if (tp) {
+    say('');
+    say(
+      `== Throughput: ${tp.tasks} tasks, POST /api/v1/tasks/batch × ${o.chunk}, ${o.inflight} requests in flight (warm-up ${o.warmup} before)`,
+    );
+    say(
+      table([
+        ['tasks/s', 'wall s', 'submitted in s', 'completed', 'missing', 'duplicates'],
+        [tp.tasksPerS, tp.wallS, tp.submitS, tp.completed, tp.missing, duplicates],
+      ]),
+    );
+    say(
+      table([
+        ['submit→complete ms', 'min', 'mean', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'],
+        [
+          'task',
+          tp.latency.min,
+          tp.latency.mean,
+          tp.latency.p50,
+          tp.latency.p90,
+          tp.latency.p95,
+          tp.latency.p99,
+          tp.latency.p999,
+          tp.latency.max,
+        ],
+        [
+          'batch 201 (send→accept)',
+          tp.batchAccept.min,
+          tp.batchAccept.mean,
+          tp.batchAccept.p50,
+          tp.batchAccept.p90,
+          tp.batchAccept.p95,
+          tp.batchAccept.p99,
+          tp.batchAccept.p999,
+          tp.batchAccept.max,
+        ],
+      ]),
+    );
+    if (Object.keys(tp.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(tp.otherEvents)}`);
+    if (tp.missing > 0) say(`  MISSING: ${tp.missing} tasks never reported task.succeeded (e.g. ${tp.missingSample.join(', ')})`);
+  }
+
+  if (rr) {
+    say('');
+    say(`== Fixed rate: ${rr.offeredPerS}/s offered for ${rr.durationS} s, open loop, single POST /api/v1/tasks`);
+    say(
+      table([
+        ['scheduled', 'accepted', 'errors', 'completed', 'missing', 'issued/s', 'completed/s', 'not done at end', 'bench issue lag max ms'],
+        [
+          rr.scheduled,
+          rr.accepted,
+          rr.submitErrors,
+          rr.completed,
+          rr.missing,
+          rr.issuedPerS,
+          rr.achievedPerS,
+          rr.backlogAtEnd,
+          rr.issueLagMaxMs,
+        ],
+      ]),
+    );
+    say(
+      table([
+        ['latency ms', 'min', 'mean', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'],
+        [
+          'scheduled→complete',
+          rr.latency.min,
+          rr.latency.mean,
+          rr.latency.p50,
+          rr.latency.p90,
+          rr.latency.p95,
+          rr.latency.p99,
+          rr.latency.p999,
+          rr.latency.max,
+        ],
+        [
+          'scheduled→201',
+          rr.accept.min,
+          rr.accept.mean,
+          rr.accept.p50,
+          rr.accept.p90,
+          rr.accept.p95,
+          rr.accept.p99,
+          rr.accept.p999,
+          rr.accept.max,
+        ],
+      ]),
+    );
+    if (rr.perSecond.length > 1 && rr.perSecond.length <= 120) {
+      say(
+        table([
+          ['second of the schedule', ...rr.perSecond.map((p) => String(p.second))],
+          ['p50 ms', ...rr.perSecond.map((p) => p.p50)],
+          ['p99 ms', ...rr.perSecond.map((p) => p.p99)],
+        ]),
+      );
+    }
+    say(`  median latency, first fifth → last fifth of the schedule: ${rr.earlyP50.toFixed(1)} → ${rr.lateP50.toFixed(1)} ms`);
+    say(rr.fellBehind ? `  FELL BEHIND: ${rr.behindReasons.join('; ')}` : '  kept up with the offered rate');
+    if (rr.issueLagMaxMs > 50) {
+      say(
+        `  note: the bench itself issued some requests up to ${rr.issueLagMaxMs.toFixed(0)} ms late (CPU contention); latency counts from the schedule`,
+      );
+    }
+    if (rr.firstSubmitError) say(`  first submit error: ${rr.firstSubmitError}`);
+    if (Object.keys(rr.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(rr.otherEvents)}`);
+  }
+
+  const cpuSection = (title: string, cpu: CpuResult | undefined, n: number): void => {
+    if (!cpu) return;
+    say('');
+    say(`== CPU, ${title}: ${cpu.wallS.toFixed(2)} s wall, ${n} tasks`);
+    const rows: Array<Array<string | number | undefined>> = [['process', 'pids', 'CPU s', 'CPU s / 1k tasks', '% of one core']];
+    for (const g of cpu.groups) {
+      const name = g.name === 'postgres (bench db backends)' ? '  of which: backends of the bench database' : g.name;
+      rows.push([name, g.processes, g.cpuS, g.cpuS / (n / 1000), (100 * g.cpuS) / cpu.wallS]);
+    }
+    const att = attributed(cpu)!;
+    rows.push(['sum of the above', undefined, att, att / (n / 1000), (100 * att) / cpu.wallS]);
+    if (cpu.machineBusyS !== undefined) {
+      rows.push([
+        'machine-wide busy (/proc/stat)',
+        undefined,
+        cpu.machineBusyS,
+        cpu.machineBusyS / (n / 1000),
+        (100 * cpu.machineBusyS) / cpu.wallS,
+      ]);
+      // per-process and machine counters are read a moment apart (10 ms ticks): never below 0
+      const other = Math.max(0, cpu.machineBusyS - att);
+      const label = mesh ? '  not attributed (other work on the machine)' : '  everything else (the system under test and any other work)';
+      rows.push([label, undefined, other, other / (n / 1000), (100 * other) / cpu.wallS]);
+    }
+    say(table(rows));
+    if (cpu.machineCapacityS !== undefined && cpu.machineBusyS !== undefined) {
+      say(`  machine busy ${((100 * cpu.machineBusyS) / cpu.machineCapacityS).toFixed(0)}% of ${cpus().length} cores during the window`);
+    }
+  };
+  if (tp) cpuSection('throughput run', tp.cpu, tp.tasks);
+  if (rr) cpuSection('rate run', rr.cpu, rr.completed);
+
+  const loopRow = (name: string, l: CoordinatorLoopStats | undefined): Array<string | number> | undefined =>
+    l && [
+      name,
+      l.ticks,
+      (1000 * l.tickS) / Math.max(1, l.ticks),
+      (1000 * l.commitS) / Math.max(1, l.commits),
+      l.rows / Math.max(1, l.ticks),
+      (100 * l.tickS) / l.wallS,
+      (100 * l.commitS) / l.wallS,
+    ];
+  const loopRows = [loopRow('throughput run', tp?.loop), loopRow('rate run', rr?.loop)].filter((r) => r !== undefined);
+  if (loopRows.length > 0) {
+    say('');
+    say('== Coordinator tick loop (its /metrics; one tick = one group commit, ticks run one at a time)');
+    say(
+      table([['window', 'ticks', 'mean tick ms', 'mean commit ms', 'rows / tick', 'tick busy % of wall', 'commit % of wall'], ...loopRows]),
+    );
+  }
+  if (!mesh) say('\n(per-process CPU and memory omitted with --reuse: only machine-wide busy CPU and the bench process)');
+
+  if (memory.length > 0) {
+    say('');
+    say('== Memory (at the end of the run)');
+    say(table([['process', 'pid', 'peak RSS MiB (VmHWM)', 'RSS MiB'], ...memory.map((m) => [m.name, String(m.pid), m.peakMb, m.rssMb])]));
+  }
+
+  if (baseline) {
+    say('');
+    say(`== Raw baseline, no services (${baseline.messages} messages / rows)`);
+    say(
+      table([
+        ['path', 'rate /s', 'detail'],
+        ['JetStream publish (2000 acks in flight, msg ids)', baseline.jsPublishPerS, 'file stream, 1 replica'],
+        ['JetStream publish + pull consume + ack each', baseline.jsPipelinePerS, `${baseline.jsSeconds.toFixed(2)} s, concurrent`],
+        ['Postgres INSERT … unnest, batches of 500', baseline.pgInsertPerS, 'uuid PK, logged table'],
+        ['Postgres UPDATE … FROM unnest, batches of 500', baseline.pgUpdatePerS, ''],
+        ['Postgres insert + update per row', baseline.pgRowsPerS, `${baseline.pgSeconds.toFixed(2)} s`],
+        ['baseline tasks/s', baseline.baselineTasksPerS, BASELINE_FORMULA],
+      ]),
+    );
+    const mesh = tp?.tasksPerS ?? rr?.achievedPerS;
+    if (mesh !== undefined) say(`  mesh / baseline = ${(mesh / baseline.baselineTasksPerS).toFixed(3)}`);
+  }
+
+  // ── profiles ────────────────────────────────────────────────────────────────────────────
+  if (profileDir && existsSync(profileDir)) {
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    say('');
+    say(`== CPU profiles of the measured runs (V8 sampling profiler, 1 ms) in ${profileDir}`);
+    for (const f of files.sort()) {
+      try {
+        say('');
+        say(formatProfileSummary(summarizeProfile(join(profileDir, f), 25)));
+      } catch (err) {
+        say(`  ${f}: ${(err as Error).message}`);
+      }
+    }
+    if (files.length === 0) say('  no profile was written (a process did not exit cleanly?)');
+  }
+
+  // ── the contract line ───────────────────────────────────────────────────────────────────
+  const main = tp ?? undefined;
+  const tasks = main ? main.tasks : (rr?.scheduled ?? 0);
+  const tasksPerS = main ? main.tasksPerS : rr?.achievedPerS;
+  const lat = main ? main.latency : rr?.latency;
+  const cpu = main ? main.cpu : rr?.cpu;
+  const cpuN = main ? main.tasks : (rr?.completed ?? 0);
+  const result: Record<string, unknown> = {
+    tasks,
+    tasks_per_s: round(tasksPerS, 1),
+    p50_ms: round(lat?.p50, 1),
+    p95_ms: round(lat?.p95, 1),
+    p99_ms: round(lat?.p99, 1),
+    cpu_s_per_1k: round(cpuPer1k(cpu, cpuN), 3),
+    baseline_tasks_per_s: round(baseline?.baselineTasksPerS, 1),
+    ratio: baseline && tasksPerS !== undefined ? round(tasksPerS / baseline.baselineTasksPerS, 3) : null,
+    // extras (after the contract keys)
+    mode: o.mode,
+    measured: main ? 'throughput' : 'rate',
+    latency_from: 'request sent',
+    submit: o.submit,
+    agents: o.reuse ? agentIds.length : o.agents,
+    concurrency: o.reuse ? null : o.concurrency,
+    warmup: o.warmup,
+    missing,
+    duplicates,
+    cpu_s_per_1k_attributed: round(cpu && mesh ? attributed(cpu)! / (cpuN / 1000) : undefined, 3),
+    ...(rr
+      ? {
+          rate_offered: rr.offeredPerS,
+          rate_duration_s: rr.durationS,
+          rate_achieved: round(rr.achievedPerS, 1),
+          rate_p50_ms: round(rr.latency.p50, 1),
+          rate_p90_ms: round(rr.latency.p90, 1),
+          rate_p95_ms: round(rr.latency.p95, 1),
+          rate_p99_ms: round(rr.latency.p99, 1),
+          rate_max_ms: round(rr.latency.max, 1),
+          rate_fell_behind: rr.fellBehind,
+          rate_cpu_s_per_1k: round(cpuPer1k(rr.cpu, rr.completed), 3),
+        }
+      : {}),
+    ...(baseline
+      ? {
+          baseline_js_msgs_per_s: round(baseline.jsPipelinePerS, 1),
+          baseline_pg_rows_per_s: round(baseline.pgRowsPerS, 1),
+          baseline_formula: BASELINE_FORMULA,
+        }
+      : {}),
+    peak_rss_mb: Object.fromEntries(
+      memory.filter((m) => !m.name.startsWith('nats-server')).map((m) => [m.name.split(' ')[0], round(m.peakMb, 1)]),
+    ),
+    bench_cpu_s: round(processCpuS(process.pid), 2),
+    seconds: round((performance.now() - started) / 1000, 1),
+  };
+  const ok = !failed && missing === 0 && duplicates === 0;
+  if (!ok) process.stderr.write(`[bench] FAILED: ${missing} tasks missing, ${duplicates} duplicated\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return ok ? 0 : 1;
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  // `npm run bench -- ingest …`: the performance optimizer's ingestion alone (ingest.ts)
+  if (argv[0] === 'ingest') return ingestMain(argv.slice(1));
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    return await run(opts);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`[bench] failed: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main().then((code) => process.exit(code));
+}

@@ -1,0 +1,205 @@
+import { defineCommand, defineMessage } from '../definitions/definitions';
+import {
+  AllocateRequest,
+  AllocationDto,
+  AllocationRequest,
+  AllocationViewDto,
+  BudgetDto,
+  BudgetPageDto,
+  BudgetRequest,
+  CreateBudgetRequest,
+  CreatePoolRequest,
+  CreateReservationRequest,
+  DemandReport,
+  GrantReply,
+  MonitoringDto,
+  PausePoolRequest,
+  PoolBindingsDto,
+  PoolDto,
+  PoolPageDto,
+  PoolRequest,
+  PreemptTasksReply,
+  PreemptTasksRequest,
+  ReservationDto,
+  ReservationPageDto,
+  ReservationRequest,
+  ResourceListRequest,
+  ResourceSnapshot,
+  UpdateBudgetRequest,
+  UpdatePoolRequest,
+} from '../dto/resources.dto';
+import { eventSubject } from '../subjects/subjects';
+
+const RA = 'resource-allocator' as const;
+
+/** Resource allocator commands (`swarm.cmd.resource-allocator.*`). */
+export const ResourceCommands = {
+  createPool: defineCommand({
+    service: RA,
+    command: 'pools.create',
+    request: CreatePoolRequest,
+    reply: PoolDto,
+    description: 'Create a pool.',
+  }),
+  updatePool: defineCommand({
+    service: RA,
+    command: 'pools.update',
+    request: UpdatePoolRequest,
+    reply: PoolDto,
+    description: 'Change a pool.',
+  }),
+  getPool: defineCommand({ service: RA, command: 'pools.get', request: PoolRequest, reply: PoolDto, description: 'Read one pool.' }),
+  listPools: defineCommand({
+    service: RA,
+    command: 'pools.list',
+    request: ResourceListRequest,
+    reply: PoolPageDto,
+    description: 'List pools.',
+  }),
+  deletePool: defineCommand({
+    service: RA,
+    command: 'pools.delete',
+    request: PoolRequest,
+    reply: PoolDto,
+    description: 'Delete a pool (its reservations go with it).',
+  }),
+  pausePool: defineCommand({
+    service: RA,
+    command: 'pools.pause',
+    request: PausePoolRequest,
+    reply: PoolDto,
+    description: 'Pause a pool.',
+  }),
+  resumePool: defineCommand({ service: RA, command: 'pools.resume', request: PoolRequest, reply: PoolDto, description: 'Resume a pool.' }),
+  createReservation: defineCommand({
+    service: RA,
+    command: 'reservations.create',
+    request: CreateReservationRequest,
+    reply: ReservationDto,
+    description: 'Reserve capacity of a pool for a time window.',
+  }),
+  getReservation: defineCommand({
+    service: RA,
+    command: 'reservations.get',
+    request: ReservationRequest,
+    reply: ReservationDto,
+    description: 'Read one reservation.',
+  }),
+  listReservations: defineCommand({
+    service: RA,
+    command: 'reservations.list',
+    request: ResourceListRequest,
+    reply: ReservationPageDto,
+    description: 'List reservations.',
+  }),
+  deleteReservation: defineCommand({
+    service: RA,
+    command: 'reservations.delete',
+    request: ReservationRequest,
+    reply: ReservationDto,
+    description: 'Cancel a reservation.',
+  }),
+  createBudget: defineCommand({
+    service: RA,
+    command: 'budgets.create',
+    request: CreateBudgetRequest,
+    reply: BudgetDto,
+    description: 'Create a tenant or workflow budget.',
+  }),
+  updateBudget: defineCommand({
+    service: RA,
+    command: 'budgets.update',
+    request: UpdateBudgetRequest,
+    reply: BudgetDto,
+    description: 'Change a budget.',
+  }),
+  getBudget: defineCommand({
+    service: RA,
+    command: 'budgets.get',
+    request: BudgetRequest,
+    reply: BudgetDto,
+    description: 'Read one budget.',
+  }),
+  listBudgets: defineCommand({
+    service: RA,
+    command: 'budgets.list',
+    request: ResourceListRequest,
+    reply: BudgetPageDto,
+    description: 'List budgets.',
+  }),
+  deleteBudget: defineCommand({
+    service: RA,
+    command: 'budgets.delete',
+    request: BudgetRequest,
+    reply: BudgetDto,
+    description: 'Delete a budget.',
+  }),
+  allocate: defineCommand({
+    service: RA,
+    command: 'allocate',
+    request: AllocateRequest,
+    reply: AllocationDto,
+    description: 'Allocate pool capacity explicitly (a lease with an expiry); RATE_LIMITED with retryAfterMs when it does not fit now.',
+  }),
+  releaseAllocation: defineCommand({
+    service: RA,
+    command: 'allocations.release',
+    request: AllocationRequest,
+    reply: AllocationDto,
+    description: 'Release an explicit allocation before it expires.',
+  }),
+  allocation: defineCommand({
+    service: RA,
+    command: 'allocation',
+    request: ResourceListRequest,
+    reply: AllocationViewDto,
+    description: 'Current allocation of every pool the tenant may use.',
+  }),
+  monitoring: defineCommand({
+    service: RA,
+    command: 'monitoring',
+    request: ResourceListRequest,
+    reply: MonitoringDto,
+    description: 'Utilisation, demand and forecast per pool.',
+  }),
+  exchange: defineCommand({
+    service: RA,
+    command: 'exchange',
+    request: DemandReport,
+    reply: GrantReply,
+    timeoutMs: 2_000,
+    maxPayloadBytes: 16 * 1024 * 1024,
+    description: 'The coordinator reports demand, spending, admitted and ended attempts; the allocator answers with credits.',
+  }),
+} as const;
+
+/** Facts the allocator publishes (core NATS). */
+export const ResourceMessages = {
+  bindings: defineMessage({
+    name: 'resources.bindings',
+    subject: eventSubject('resources', 'bindings'),
+    payload: PoolBindingsDto,
+    maxPayloadBytes: 8 * 1024 * 1024,
+    traced: false,
+    description: 'Every pool’s binding (capabilities, sharing, pause, estimates), published when a pool changes.',
+  }),
+  snapshot: defineMessage({
+    name: 'resources.snapshot',
+    subject: eventSubject('resources', 'snapshot'),
+    payload: ResourceSnapshot,
+    maxPayloadBytes: 8 * 1024 * 1024,
+    traced: false,
+    description: 'Pools with demand, holders and reservations: what the conflict resolver watches.',
+  }),
+} as const;
+
+/** Resource commands the coordinator answers. */
+export const CoordinatorResourceCommands = {
+  preempt: defineCommand({
+    service: 'coordinator',
+    command: 'tasks.preempt',
+    request: PreemptTasksRequest,
+    reply: PreemptTasksReply,
+    description: 'Preempt running attempts: they end `preempted` and their tasks go back to the queue (not a failed attempt).',
+  }),
+} as const;

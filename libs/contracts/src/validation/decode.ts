@@ -1,0 +1,91 @@
+import { validateCompiled } from './compiled-validator';
+import { type FieldViolation, MalformedJsonError, PayloadTooLargeError, ValidationError } from '../errors/errors';
+
+/** A class with a no-argument constructor (DTO classes). */
+export type Ctor<T> = new () => T;
+
+/** Limits applied while decoding untrusted payloads. */
+export interface DecodeLimits {
+  /** Largest accepted payload in bytes. Default 1 MiB. */
+  maxBytes?: number;
+  /** Deepest accepted JSON nesting. Default 32. */
+  maxDepth?: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DEPTH = 32;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses JSON from bytes or a string, enforcing the size limit first, then rejecting
+ * prototype-polluting keys and excessive nesting.
+ */
+export function parseJson(raw: Uint8Array | string, limits: DecodeLimits = {}): unknown {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > maxBytes) throw new PayloadTooLargeError(size, maxBytes);
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedJsonError(`payload is not valid JSON: ${(err as Error).message}`);
+  }
+  checkShape(value, limits.maxDepth ?? DEFAULT_MAX_DEPTH);
+  return value;
+}
+
+/** Rejects `__proto__`/`constructor`/`prototype` keys and nesting deeper than maxDepth. */
+export function checkShape(value: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): void {
+  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
+  while (stack.length > 0) {
+    const [v, depth, path] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= maxDepth) {
+      throw new ValidationError(`payload nests deeper than ${maxDepth} levels`, [
+        { path: path || '(root)', message: `nesting deeper than ${maxDepth}`, constraint: 'maxDepth' },
+      ]);
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push([v[i], depth + 1, path ? `${path}.${i}` : String(i)]);
+    } else {
+      for (const key of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(key)) {
+          const p = path ? `${path}.${key}` : key;
+          throw new ValidationError(`forbidden key "${key}"`, [{ path: p, message: 'forbidden key', constraint: 'forbiddenKey' }]);
+        }
+        stack.push([(v as Record<string, unknown>)[key], depth + 1, path ? `${path}.${key}` : key]);
+      }
+    }
+  }
+}
+
+/**
+ * Turns a parsed plain value into a validated DTO instance. Unknown fields, wrong types
+ * and missing required fields all throw ValidationError with one violation per problem.
+ * The rules are the class's class-validator decorators, applied by a validator compiled once
+ * per class (see compiled-validator.ts).
+ */
+export function validatePlain<T extends object>(cls: Ctor<T>, plain: unknown, what = cls.name): T {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    throw new ValidationError(`${what}: expected a JSON object`, [
+      { path: '(root)', message: 'expected a JSON object', constraint: 'isObject' },
+    ]);
+  }
+  const violations: FieldViolation[] = [];
+  const instance = validateCompiled(cls, plain as Record<string, unknown>, violations);
+  if (violations.length > 0) {
+    const first = violations[0];
+    throw new ValidationError(
+      `${what}: ${violations.length} invalid field${violations.length === 1 ? '' : 's'}${first ? ` (${first.path}: ${first.message})` : ''}`,
+      violations,
+    );
+  }
+  return instance;
+}
+
+/** parseJson + validatePlain in one step. */
+export function decode<T extends object>(cls: Ctor<T>, raw: Uint8Array | string, limits: DecodeLimits = {}): T {
+  return validatePlain(cls, parseJson(raw, limits));
+}

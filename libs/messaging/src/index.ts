@@ -1,0 +1,6 @@
+export * from './nats-connection';
+export * from './nats-headers';
+export * from './mesh-bus';
+export * from './jetstream';
+export * from './flag-store';
+export * from './leader-lease';

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { AgentProtocol, type ResultBatch } from '@swarm-mesh/contracts';
+import { eventually } from '@swarm-mesh/testing';
+import { TaskMesh } from './support/task-mesh';
+
+/**
+ * A consumer that did the work but crashed before acking gets the same message again: the second
+ * delivery must change nothing. Here the "redelivery" is the same result batch published again
+ * under new message ids (so JetStream cannot de-duplicate it), after the task finished.
+ */
+describe('redelivered results change nothing', () => {
+  let mesh: TaskMesh;
+
+  beforeAll(async () => {
+    mesh = await TaskMesh.start();
+  });
+
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it('applies a result once, however often it is delivered', async () => {
+    let captured: ResultBatch | undefined;
+    const agent = await mesh.agent({ id: 'redeliver-1', domain: 'infra', concurrency: 2 }, { 'echo.work': (ctx) => ({ n: ctx.input.n }) });
+    // capture the batch the agent publishes
+    const sub = mesh.bus.subscribe(AgentProtocol.results, (body) => {
+      captured ??= body;
+    });
+    const [task] = await mesh.submit([{ capability: 'echo.work', input: { n: 7 } }]);
+    const [done] = await mesh.waitFor([task!.id]);
+    await eventually(() => captured !== undefined, { description: 'the result batch seen on the wire' });
+    sub.unsubscribe();
+    const instanceId = captured!.instanceId;
+
+    // the same result, delivered twice more; and a conflicting one for the same (task, epoch)
+    for (let i = 0; i < 2; i++) {
+      await mesh.bus.publishDurable(AgentProtocol.results, captured!, { params: ['redeliver-1'], msgId: randomUUID() });
+    }
+    const forged: ResultBatch = {
+      agentId: 'redeliver-1',
+      instanceId,
+      results: captured!.results.map((r) => ({ ...r, result: { n: 999 } })),
+    };
+    await mesh.bus.publishDurable(AgentProtocol.results, forged, { params: ['redeliver-1'], msgId: randomUUID() });
+
+    // the coordinator has consumed all three (the stream is a work queue: it is empty again)
+    const jsm = await mesh.bus.jsm();
+    await eventually(async () => (await jsm.streams.info(mesh.bus.name('SWARM_RESULTS'))).state.messages === 0, {
+      description: 'redeliveries consumed',
+    });
+    const after = await mesh.get(task!.id);
+    expect(after.state).toBe('succeeded');
+    expect(after.result).toEqual({ n: 7 });
+    expect(after.attempts).toEqual(done!.attempts);
+    expect(after.updatedAt).toBe(done!.updatedAt);
+    const events = (await mesh.taskEvents()).filter((e) => e.data.taskId === task!.id && e.type === 'task.succeeded');
+    expect(events).toHaveLength(1);
+    await agent.stop();
+  });
+});

@@ -1,0 +1,2 @@
+/** Every REST route lives under this prefix (CONTRACT.md). */
+export const API_PREFIX = 'api/v1';

@@ -1,0 +1,21 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
+import { checkShape, validatePlain } from '@swarm-mesh/contracts';
+
+const PRIMITIVES = new Set<unknown>([String, Boolean, Number, Array, Object]);
+
+/**
+ * Validates bodies and queries against their DTO class with the same rules as the NATS side:
+ * unknown fields, wrong types and `__proto__` keys are rejected with VALIDATION_FAILED.
+ */
+@Injectable()
+export class StrictValidationPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const meta = metadata.metatype;
+    if (metadata.type === 'custom' || !meta || PRIMITIVES.has(meta)) return value;
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      checkShape(value);
+      return validatePlain(meta as new () => object, value ?? {}, metadata.type === 'body' ? 'request body' : 'query');
+    }
+    return value;
+  }
+}

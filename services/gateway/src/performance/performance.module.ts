@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { PerformanceController } from './performance.controller';
+
+@Module({ controllers: [PerformanceController] })
+export class PerformanceModule {}
