@@ -2,8 +2,9 @@
  * The performance optimizer in the running mesh (coordinator, gateway, optimizer, demo swarm
  * on real NATS and Postgres), driven through the public REST API:
  * - a demo provider made 3× slower mid-run is flagged as a regression within a bounded number
- *   of samples; with `optimizer.auto_apply` off a traffic-shift recommendation appears, with it
- *   on routing weights that favour the healthy pool are published (and revertible);
+ *   of samples; with `optimizer.auto_apply` off a traffic-shift recommendation appears (and the
+ *   load stays shared), with it on routing weights that favour the healthy pool are published
+ *   and the coordinator sends the traffic there (revertible);
  * - dynamic timeouts converge near the observed p99 × k for a steady workload, and the
  *   coordinator enforces them on tasks that set none;
  * - a saturated capability produces a scale-up recommendation with its evidence;
@@ -13,7 +14,6 @@
 import {
   type BaselinesDto,
   type BottlenecksDto,
-  pickPoolByWeight,
   type RecommendationDto,
   type RecommendationPageDto,
   type RegressionDto,
@@ -102,6 +102,8 @@ describe('performance optimizer in the mesh', () => {
   }
 
   let switchedAt = 0;
+  /** Share of data.fetch tasks sim-a ran while auto-apply was off. */
+  let shareBefore = NaN;
 
   it('learns baselines per provider, and flags a provider made 3× slower within a bounded number of samples', async () => {
     // a steady workload (waves, not one burst: run times then compare like with like)
@@ -177,23 +179,48 @@ describe('performance optimizer in the mesh', () => {
     expect(pools.find((p) => p.pool === 'sim-a')!.weight).toBeGreaterThanOrEqual(0.85);
     expect(rec.evidence).toMatchObject({ method: 'thompson-sampling' });
     expect(rec.summary).toContain('sim-a');
-    // offered, not applied: nothing published for the allocator
+    // offered, not applied: nothing published, and the coordinator keeps sharing the load
     const weights = await kv<RoutingWeightsDto>(TUNING_KV.routingWeights);
     expect(weights?.capabilities.find((c) => c.capability === 'data.fetch')).toBeUndefined();
+    const since = new Date().toISOString();
+    for (let wave = 0; wave < 20; wave++) {
+      const ids = await submit('data.fetch', 2);
+      await Promise.all(ids.map((id) => mesh.waitState(id, 'succeeded', 30_000)));
+    }
+    await samples('data.fetch', 40, `finished_at > '${since}'`);
+    const r = await mesh.pg.query<{ a: string; n: string }>(
+      `SELECT count(*) FILTER (WHERE pool = 'sim-a') AS a, count(*) AS n FROM performance.execution_samples WHERE capability = 'data.fetch' AND finished_at > $1`,
+      [since],
+    );
+    shareBefore = Number(r.rows[0]!.a) / Number(r.rows[0]!.n);
+    expect(shareBefore).toBeLessThan(0.75);
   });
 
-  it('with auto-apply on, publishes weights that send the traffic to the healthy pool; the change is recorded and revertible', async () => {
+  it('with auto-apply on, publishes weights and the coordinator shifts the traffic to the healthy pool; the change is recorded and revertible', async () => {
     await flags.set('optimizer.auto_apply', true, 'e2e');
     await eventually(async () => (await analyze()).autoApplied > 0, { timeoutMs: 30_000, description: 'an automatic change' });
     const weights = await eventually(async () =>
       (await kv<RoutingWeightsDto>(TUNING_KV.routingWeights))?.capabilities.find((c) => c.capability === 'data.fetch'),
     );
     expect(weights.pools.find((p) => p.pool === 'sim-a')!.weight).toBeGreaterThanOrEqual(0.85);
-    // a consumer choosing the pool by these weights (the allocator, docs/ROUTING-WEIGHTS.md) sends most traffic to sim-a
-    let toHealthy = 0;
-    for (let i = 0; i < 1000; i++) if (pickPoolByWeight(weights.pools, (i + 0.5) / 1000) === 'sim-a') toHealthy++;
-    console.log(`[e2e routing] weights ${JSON.stringify(weights.pools.map((p) => [p.pool, p.weight]))} → ${toHealthy / 10} % to sim-a`);
-    expect(toHealthy).toBeGreaterThanOrEqual(850);
+    // the coordinator routes by them: tasks go to the agents of sim-a (one per provider here), in
+    // waves below sim-a's capacity so the weights, not free slots, decide
+    const since = new Date().toISOString();
+    for (let wave = 0; wave < 30; wave++) {
+      const ids = await submit('data.fetch', 2);
+      await Promise.all(ids.map((id) => mesh.waitState(id, 'succeeded', 30_000)));
+    }
+    await samples('data.fetch', 60, `finished_at > '${since}'`);
+    const shares = await mesh.pg.query<{ pool: string; n: string }>(
+      `SELECT pool, count(*) AS n FROM performance.execution_samples WHERE capability = 'data.fetch' AND finished_at > $1 GROUP BY pool`,
+      [since],
+    );
+    const byPool = Object.fromEntries(shares.rows.map((r) => [r.pool, Number(r.n)]));
+    const toHealthy = (byPool['sim-a'] ?? 0) / ((byPool['sim-a'] ?? 0) + (byPool['sim-b'] ?? 0));
+    console.log(
+      `[e2e routing] weights ${JSON.stringify(weights.pools.map((p) => [p.pool, p.weight]))} → dispatched ${JSON.stringify(byPool)}: ${(toHealthy * 100).toFixed(1)} % to sim-a (before: ${(shareBefore * 100).toFixed(1)} %)`,
+    );
+    expect(toHealthy).toBeGreaterThanOrEqual(0.75);
 
     const change = await mesh.api<RecommendationDto>('GET', `/performance/recommendations/${weights.recommendationId}`);
     expect(change.body).toMatchObject({ kind: 'shift_traffic', status: 'applied', applied: { auto: true, before: null } });

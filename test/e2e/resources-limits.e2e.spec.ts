@@ -4,8 +4,8 @@
  * limit, and bad input is refused with a clear 4xx and nothing written.
  * Build first: `npx tsc -b tsconfig.build.json`.
  */
-import type { BudgetDto, MonitoringDto, PoolDto } from '@swarm-mesh/contracts';
-import { eventually, type OtlpReceiver, type ServiceProcess, startOtlpReceiver } from '@swarm-mesh/testing';
+import { type BudgetDto, type MonitoringDto, type PoolDto, type RoutingWeightsDto, TUNING_KV } from '@swarm-mesh/contracts';
+import { connectTestBus, eventually, type OtlpReceiver, type ServiceProcess, startOtlpReceiver } from '@swarm-mesh/testing';
 import type { ApiErrorBody, E2eMesh } from './support/e2e-mesh';
 import { metric, must, settle, sleepMs, startResourcesMesh, submit } from './support/resources-mesh';
 
@@ -316,6 +316,76 @@ describe('budgets', () => {
     expect(await used(premium.id)).toBeGreaterThan(0);
     expect(await used(cheap.id)).toBeGreaterThan(0);
     expect(running).toBe(0);
+  });
+});
+
+describe('routing weights', () => {
+  it('the optimizer’s weights choose among a capability’s pools, and the agent learns its pool (ctx.pool)', async () => {
+    const tenant = 't-rw';
+    const key = await mesh.createApiKey(tenant);
+    const seen: Record<string, number> = {};
+    await mesh.agent(
+      { id: 'rw-agent', tenantId: tenant, domain: 'data', capabilities: ['rw.work'], concurrency: 4 },
+      {
+        'rw.work': async (ctx) => {
+          seen[ctx.pool ?? 'none'] = (seen[ctx.pool ?? 'none'] ?? 0) + 1;
+          await sleepMs(5, ctx.signal);
+          return {};
+        },
+      },
+    );
+    // both pools have room for everything the agent can run: the weights alone decide
+    const pool = (name: string): Promise<PoolDto> =>
+      must<PoolDto>(
+        mesh,
+        'POST',
+        '/resources/pools',
+        { name, provider: 'sim', model: name, capabilities: ['rw.work'], limits: { concurrency: 16 } },
+        201,
+        key,
+      );
+    const a = await pool('rw-a');
+    const b = await pool('rw-b');
+    // what the performance optimizer publishes with auto-apply on (docs/ROUTING-WEIGHTS.md)
+    const bus = await connectTestBus({ namespace: mesh.namespace, identity: 'client:e2e-weights' });
+    try {
+      const kv = await bus.js().views.kv(bus.name(TUNING_KV.routingWeights));
+      const weights: RoutingWeightsDto = {
+        tenantId: tenant,
+        updatedAt: new Date().toISOString(),
+        capabilities: [
+          {
+            capability: 'rw.work',
+            pools: [
+              { pool: 'rw-a', weight: 0.9 },
+              { pool: 'rw-b', weight: 0.1 },
+            ],
+          },
+        ],
+      };
+      await kv.put(tenant, JSON.stringify(weights));
+      // a value that is not valid is ignored (the coordinator keeps the weights it has)
+      await kv.put('t-other', '{"tenantId":"t-other","capabilities":"nope"}');
+
+      const ids = await submit(
+        mesh,
+        Array.from({ length: 200 }, () => ({ capability: 'rw.work', resources: { tokensIn: 10, tokensOut: 0 } })),
+        key,
+      );
+      const tasks = await settle(mesh, ids, key);
+      expect(tasks.map((t) => t.state)).toEqual(ids.map(() => 'succeeded'));
+      const used = async (poolId: string): Promise<number> =>
+        Number((await mesh.pg.query<{ n: string }>(`SELECT count(*) AS n FROM resources.leases WHERE pool_id = $1`, [poolId])).rows[0]!.n);
+      await eventually(async () => (await used(a.id)) + (await used(b.id)) === 200, { description: 'every lease recorded' });
+      const onA = await used(a.id);
+      console.log(`[e2e routing weights] 0.9 / 0.1 → rw-a ${onA}, rw-b ${200 - onA}; agent saw ${JSON.stringify(seen)}`);
+      expect(onA / 200).toBeGreaterThanOrEqual(0.75);
+      expect(await used(b.id)).toBeGreaterThan(0); // the light pool keeps being sampled
+      // the agent was told the pool of each attempt, and it matches the allocator's leases
+      expect(seen).toEqual({ 'rw-a': onA, 'rw-b': 200 - onA });
+    } finally {
+      await bus.close().catch(() => {});
+    }
   });
 });
 

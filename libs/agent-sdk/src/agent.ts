@@ -802,6 +802,7 @@ export class Agent {
       traceId,
       deadline: task.deadline !== undefined ? new Date(task.deadline) : undefined,
       timeoutAt: task.startToCloseMs !== undefined ? new Date(Date.parse(a.startedAt) + task.startToCloseMs) : undefined,
+      pool: task.pool,
       get logger(): Logger {
         return (logger ??= base.child({ taskId: task.taskId, attempt: task.attempt, capability: task.capability }));
       },

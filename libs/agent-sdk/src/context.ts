@@ -103,6 +103,11 @@ export interface TaskContext<I extends object = Record<string, unknown>> {
   readonly deadline: Date | undefined;
   /** When the SDK aborts this attempt for `startToCloseMs`, if the task has one. */
   readonly timeoutAt: Date | undefined;
+  /**
+   * The resource pool this attempt was admitted on (its name), when the capability is bound
+   * to pools: call that pool's provider/model. Undefined when no pool manages the task.
+   */
+  readonly pool: string | undefined;
   /** Logger carrying taskId, attempt and capability. */
   readonly logger: Logger;
   /**

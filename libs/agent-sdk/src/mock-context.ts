@@ -34,6 +34,8 @@ export interface MockTaskInit<I extends object> {
   previousErrors?: TaskErrorDto[];
   checkpointData?: Record<string, unknown>;
   deadline?: Date;
+  /** The pool the attempt was admitted on (ctx.pool). Default none. */
+  pool?: string;
   logger?: Logger;
   /** Called for every `ctx.checkpoint()`; throw to simulate a refusal. Default: accept. */
   onCheckpoint?: (state: Record<string, unknown>) => void | Promise<void>;
@@ -134,6 +136,7 @@ export function mockTaskContext<I extends object = Record<string, unknown>>(init
       traceId: undefined,
       deadline: init.deadline,
       timeoutAt: undefined,
+      pool: init.pool,
       logger: init.logger ?? silentLogger,
       progress(percent?: number, message?: string) {
         if (percent !== undefined && (!Number.isFinite(percent) || percent < 0 || percent > 1)) {

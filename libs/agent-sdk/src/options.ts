@@ -78,7 +78,11 @@ export interface AgentOptions {
   connection?: NatsConnection;
   /** Agent software version (1–100 characters). Default `SWARM_VERSION`, else none. */
   version?: string;
-  /** Free-form metadata sent at registration (JSON object, ≤ 16 KiB). Default none. */
+  /**
+   * Free-form metadata sent at registration (JSON object, ≤ 16 KiB). Default none. `pool` (or
+   * `provider`), a string, names the pool this agent calls: the coordinator then routes to it by
+   * the optimizer's routing weights (docs/ROUTING-WEIGHTS.md).
+   */
   metadata?: Record<string, unknown>;
   /** How long finished attempts (and started/progress reports) are gathered into one batch. Default 2 ms. */
   resultBatchDelayMs?: number;

@@ -239,6 +239,7 @@ const dispatched: Plain = {
   startToCloseMs: 30_000,
   heartbeatMs: 5_000,
   traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  pool: 'openai-gpt4o',
 };
 const deadLetter: Plain = {
   id: UUID_B,
@@ -1070,7 +1071,10 @@ const FIXTURES: Fixture[] = [
   {
     cls: C.DispatchedTaskDto,
     valid: [dispatched],
-    invalid: [{ why: 'unknown priority', body: with_(dispatched, { priority: 'URGENT' }), path: 'priority' }],
+    invalid: [
+      { why: 'unknown priority', body: with_(dispatched, { priority: 'URGENT' }), path: 'priority' },
+      { why: 'empty pool name', body: with_(dispatched, { pool: '' }), path: 'pool' },
+    ],
   },
   {
     cls: C.DispatchBatch,

@@ -123,7 +123,7 @@ export const PerformanceEventMessages = {
 export const TUNING_KV = {
   /** `TimeoutTableDto`, watched by the coordinator (TaskTuning). */
   timeouts: KV_BUCKETS.TIMEOUTS,
-  /** `RoutingWeightsDto`, watched by the resource allocator (pool choice among same-capability pools). */
+  /** `RoutingWeightsDto`, watched by the coordinator (pool choice among same-capability pools and agents). */
   routingWeights: KV_BUCKETS.ROUTING_WEIGHTS,
 } as const;
 

@@ -566,6 +566,15 @@ export class DispatchedTaskDto {
   @IsString()
   @Length(1, 200)
   traceparent?: string;
+
+  /**
+   * The resource pool (name) this attempt was admitted on, when the task's capability is bound
+   * to pools (issue 5): the agent should call that pool's provider/model.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  pool?: string;
 }
 
 /** `swarm.agent.<id>.inbox.dispatch` (JetStream DISPATCH stream). */

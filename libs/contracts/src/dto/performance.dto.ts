@@ -906,7 +906,7 @@ export class CapabilityRoutingDto {
   recommendationId?: string | null;
 }
 
-/** KV `swarm_routing_weights`, key = tenant id: pool weights per capability. The allocator watches it. */
+/** KV `swarm_routing_weights`, key = tenant id: pool weights per capability. The coordinator watches it. */
 export class RoutingWeightsDto {
   @Matches(TENANT_ID_RE)
   tenantId!: string;

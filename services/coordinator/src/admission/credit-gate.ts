@@ -9,6 +9,7 @@ import {
   type LeaseEndDto,
   type PoolBindingDto,
   type PoolBindingsDto,
+  pickPoolByWeight,
   PRIORITIES,
   PRIORITY_RANK,
   type RateLimitReportDto,
@@ -20,6 +21,7 @@ import type { MeshBus } from '@swarm-mesh/messaging';
 import { fromTraceparent, type Logger, meshTracer, SpanKind, trace } from '@swarm-mesh/telemetry';
 import type { Subscription } from 'nats';
 import type { AgentRecord } from '../engine/agent-record';
+import type { PoolWeight } from '../engine/routing';
 import type { TaskRecord } from '../engine/task-record';
 import type { AdmissionGate } from './admission-gate';
 
@@ -77,6 +79,16 @@ interface LocalLease {
 
 const key = (poolId: string, tenantId: string): string => `${poolId}\u0000${tenantId}`;
 
+/** A stable number in [0, 1) from a string (FNV-1a). */
+function unitHash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return (h >>> 0) / 4294967296;
+}
+
 /**
  * The credit-based admission gate (ARCHITECTURE principle 5). The allocator grants this
  * coordinator credits per pool and tenant in answer to a batched demand report (every
@@ -117,12 +129,20 @@ export class CreditGate implements AdmissionGate {
   private lastSweep = 0;
   private sub: Subscription | undefined;
 
+  /** The optimizer's routing weights per tenant × capability (set by the host). */
+  private weights: ((tenantId: string, capability: string) => readonly PoolWeight[] | undefined) | undefined;
+
   constructor(
     private readonly bus: MeshBus,
     private readonly logger: Logger,
     private readonly options: CreditGateOptions,
   ) {
     this.interval = options.reportIntervalMs;
+  }
+
+  /** Orders a task's candidate pools by the optimizer's routing weights (docs/ROUTING-WEIGHTS.md). */
+  useWeights(lookup: (tenantId: string, capability: string) => readonly PoolWeight[] | undefined): void {
+    this.weights = lookup;
   }
 
   /** Gives the gate the engine (after it is built with this gate). */
@@ -188,7 +208,9 @@ export class CreditGate implements AdmissionGate {
       }
       if (b.action === 'defer_low' && (exhausted || task.priority === PRIORITY_RANK.LOW)) return false;
     }
-    const pools = this.preferred(candidates, budgets);
+    const downgrading = budgets.some((b) => b.action === 'downgrade' && b.state !== 'ok');
+    const weighted = downgrading ? undefined : this.byWeight(task, candidates);
+    const pools = weighted ?? this.preferred(candidates, budgets);
     let noCredit = false;
     for (const pool of pools) {
       const est = this.estimate(task, pool);
@@ -206,8 +228,9 @@ export class CreditGate implements AdmissionGate {
       const r = this.admitOn(task, pool, est, budgets, now);
       if (r === true) return true;
       if (r === 'no_credit') noCredit = true;
-      // with `downgrade` a cheaper pool may take it; otherwise only the first pool is tried
-      if (!budgets.some((b) => b.action === 'downgrade' && b.state !== 'ok')) break;
+      // with `downgrade` a cheaper pool may take it, with routing weights the next pool by weight
+      // (a full pool is not eligible: its share goes to the others); otherwise only the first is tried
+      if (!downgrading && weighted === undefined) break;
     }
     // demand that finds no credit at all asks for some now (spent credits wait for the next report)
     if (noCredit) this.miss();
@@ -322,6 +345,26 @@ export class CreditGate implements AdmissionGate {
   }
 
   // ── pool resolution, estimates, budgets ───────────────────────────────────
+
+  /**
+   * With the optimizer's routing weights for the task's capability (docs/ROUTING-WEIGHTS.md):
+   * the candidates in the order to try — one drawn with probability proportional to its weight,
+   * then the other weighted pools by weight, then the unweighted ones. Undefined without weights
+   * (or with one candidate).
+   */
+  private byWeight(task: TaskRecord, candidates: PoolBindingDto[]): PoolBindingDto[] | undefined {
+    if (candidates.length < 2 || !this.weights) return undefined;
+    const w = this.weights(task.tenantId, task.capability);
+    if (!w || w.length === 0) return undefined;
+    const weightOf = new Map(w.map((p) => [p.pool, p.weight]));
+    const names = new Set(candidates.map((p) => p.name));
+    // the draw is a function of the task id: the demand report asks credit on the pool that
+    // admission then tries first
+    const first = pickPoolByWeight(w, unitHash(task.id), (name) => names.has(name));
+    if (first === undefined) return undefined;
+    const rank = (p: PoolBindingDto): number => (p.name === first ? 2 : (weightOf.get(p.name) ?? -1));
+    return [...candidates].sort((a, b) => rank(b) - rank(a));
+  }
 
   /** Candidates in the order to try: the cheapest first once a `downgrade` budget nears its limit. */
   private preferred(candidates: PoolBindingDto[], budgets: BudgetGrantDto[]): PoolBindingDto[] {
@@ -439,7 +482,9 @@ export class CreditGate implements AdmissionGate {
         if (t.state !== 'queued' || this.rejected.has(t.id)) continue;
         const c = this.candidates(t);
         if (!c || c.length === 0) continue;
-        const pool = this.preferred(c, this.budgetsOf(t))[0]!;
+        const budgets = this.budgetsOf(t);
+        const downgrading = budgets.some((b) => b.action === 'downgrade' && b.state !== 'ok');
+        const pool = ((downgrading ? undefined : this.byWeight(t, c)) ?? this.preferred(c, budgets))[0]!;
         const e = entry(pool.poolId, t.tenantId);
         const est = this.estimate(t, pool);
         e.queued[t.priority] = (e.queued[t.priority] ?? 0) + 1;

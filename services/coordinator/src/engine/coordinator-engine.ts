@@ -2383,7 +2383,13 @@ export class CoordinatorEngine {
         counter = { n: 0 };
         this.rr.set(key, counter);
       }
-      const agent = pickAgent(t, best.agents, t.options.routing?.strategy ?? this.options.defaultRouting, counter);
+      const agent = pickAgent(
+        t,
+        best.agents,
+        t.options.routing?.strategy ?? this.options.defaultRouting,
+        counter,
+        this.tuning.poolWeights(t.tenantId, t.capability),
+      );
       const decision = agent ? this.admission.tryAdmit(t, agent, now) : false;
       if (decision !== true) {
         // pinned agent busy, or no capacity granted for the task's resources yet: leave it queued
@@ -2456,6 +2462,7 @@ export class CoordinatorEngine {
       tasks: tasks.map((t, i) => {
         const span = spans[i]!;
         const errors = t.attempts.filter((a) => a.error).map((a) => a.error!);
+        const pool = this.admission.poolOf?.(t.id);
         return {
           taskId: t.id,
           tenantId: t.tenantId,
@@ -2471,6 +2478,7 @@ export class CoordinatorEngine {
           ...(this.startToCloseOf(t) !== undefined ? { startToCloseMs: this.startToCloseOf(t) } : {}),
           ...(t.options.heartbeatMs !== undefined ? { heartbeatMs: t.options.heartbeatMs } : {}),
           ...(t.traceparent ? { traceparent: toTraceparent(trace.setSpan(fromTraceparent(t.traceparent), span)) ?? t.traceparent } : {}),
+          ...(pool !== undefined ? { pool } : {}),
         };
       }),
     };

@@ -62,6 +62,9 @@ export class EngineHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.relay = new OutboxRelay(bus, this.store, logger);
     const admission = createAdmissionGate(bus, logger, config.instanceId);
     this.credits = admission.credit;
+    // the optimizer's learned timeouts and routing weights (agents' pools, and allocator pools)
+    const tuning = new KvTaskTuning(bus, logger);
+    this.credits?.useWeights((tenantId, capability) => tuning.poolWeights(tenantId, capability));
     this.engine = new CoordinatorEngine(
       this.store,
       bus,
@@ -70,7 +73,7 @@ export class EngineHost implements OnApplicationBootstrap, BeforeApplicationShut
       this.metrics,
       (rows) => this.relay.publish(rows),
       admission.gate,
-      new KvTaskTuning(bus, logger),
+      tuning,
     );
     this.credits?.attach(this.engine);
     health.addCheck(() =>

@@ -1,4 +1,4 @@
-import type { RoutingStrategy } from '@swarm-mesh/contracts';
+import { pickPoolByWeight, type RoutingStrategy } from '@swarm-mesh/contracts';
 import { type AgentRecord, freeSlots } from './agent-record';
 import type { TaskRecord } from './task-record';
 
@@ -11,15 +11,37 @@ function hash32(s: string): number {
   return h >>> 0;
 }
 
+/** A pool's share of a capability's traffic (the optimizer's routing weights). */
+export interface PoolWeight {
+  readonly pool: string;
+  readonly weight: number;
+}
+
+/**
+ * The pool (provider) an agent stands for: `metadata.pool`, else `metadata.provider`, as the
+ * agent declared at registration (the demo swarm sets `provider`). Undefined = none.
+ */
+export function agentPool(a: AgentRecord): string | undefined {
+  const v = a.metadata.pool ?? a.metadata.provider;
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
 /**
  * Picks an agent for a task among `candidates` (already filtered: dispatchable, with the
  * capability, free slots > 0). A retry prefers an agent that has not run the task before.
+ *
+ * With routing `weights` for the task's capability (docs/ROUTING-WEIGHTS.md), the candidates
+ * are first narrowed to one pool, chosen with probability proportional to its weight among the
+ * pools that have a candidate now (a full pool is not eligible: its share goes to the others);
+ * the strategy then picks within that pool. Pinned and affinity-keyed tasks ignore weights.
  */
 export function pickAgent(
   task: TaskRecord,
   candidates: AgentRecord[],
   strategy: RoutingStrategy,
   rrCounter: { n: number },
+  weights?: readonly PoolWeight[],
+  random: () => number = Math.random,
 ): AgentRecord | undefined {
   if (candidates.length === 0) return undefined;
   const pinned = task.options.routing?.agentId;
@@ -29,6 +51,9 @@ export function pickAgent(
     const used = new Set(task.attempts.map((a) => a.agentId));
     const fresh = candidates.filter((a) => !used.has(a.id));
     if (fresh.length > 0) pool = fresh;
+  }
+  if (weights !== undefined && weights.length > 0 && pool.length > 1 && !(strategy === 'affinity' && task.options.routing?.affinityKey)) {
+    pool = byWeight(pool, weights, random);
   }
   if (pool.length === 1) return pool[0];
   switch (strategy) {
@@ -75,4 +100,19 @@ function leastLoaded(pool: AgentRecord[], rrCounter: { n: number }): AgentRecord
     }
   }
   return best;
+}
+
+/** The candidates of the pool chosen by weight; all of them when no weighted pool has one. */
+function byWeight(candidates: AgentRecord[], weights: readonly PoolWeight[], random: () => number): AgentRecord[] {
+  const groups = new Map<string, AgentRecord[]>();
+  for (const a of candidates) {
+    const p = agentPool(a);
+    if (p === undefined) continue;
+    const g = groups.get(p);
+    if (g) g.push(a);
+    else groups.set(p, [a]);
+  }
+  if (groups.size === 0) return candidates;
+  const chosen = pickPoolByWeight(weights, random(), (p) => groups.has(p));
+  return chosen === undefined ? candidates : groups.get(chosen)!;
 }

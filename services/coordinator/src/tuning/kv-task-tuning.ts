@@ -1,34 +1,87 @@
-import { TimeoutTableDto, TUNING_KV, validatePlain } from '@swarm-mesh/contracts';
+import { RoutingWeightsDto, TimeoutTableDto, TUNING_KV, validatePlain } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
 import type { Logger } from '@swarm-mesh/telemetry';
+import type { PoolWeight } from '../engine/routing';
 import type { TaskRecord } from '../engine/task-record';
 import type { TaskTuning } from './task-tuning';
 
+/** `<tenant>\0<capability>` → value, replaced per tenant as a whole. */
+class TenantTable<V> {
+  private readonly values = new Map<string, V>();
+  private readonly byTenant = new Map<string, string[]>();
+
+  get(tenantId: string, capability: string): V | undefined {
+    return this.values.get(`${tenantId}\u0000${capability}`);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  replace(tenantId: string, entries: ReadonlyArray<readonly [string, V]>): void {
+    for (const cap of this.byTenant.get(tenantId) ?? []) this.values.delete(`${tenantId}\u0000${cap}`);
+    for (const [cap, v] of entries) this.values.set(`${tenantId}\u0000${cap}`, v);
+    this.byTenant.set(
+      tenantId,
+      entries.map(([cap]) => cap),
+    );
+  }
+}
+
 /**
- * Learned start-to-close timeouts published by the performance optimizer in the NATS KV
- * bucket `swarm_timeouts` (one key per tenant, value `TimeoutTableDto`), watched live. The
- * engine asks synchronously inside its ticks, so lookups are a map read; the values arrive
- * ahead of time through the watch. Only tasks that set no startToCloseMs of their own are
- * affected (the engine asks only for those). An invalid value is ignored (previous kept).
+ * What the performance optimizer publishes for the coordinator, watched live in NATS KV (one
+ * key per tenant): learned start-to-close timeouts (`swarm_timeouts`, `TimeoutTableDto`) and
+ * pool routing weights (`swarm_routing_weights`, `RoutingWeightsDto`, docs/ROUTING-WEIGHTS.md).
+ * The engine asks synchronously inside its ticks, so lookups are map reads; the values arrive
+ * ahead of time through the watches. Learned timeouts apply only to tasks that set none of
+ * their own. An invalid value is ignored (the previous one is kept); a deleted key clears the
+ * tenant.
  */
 export class KvTaskTuning implements TaskTuning {
-  /** `<tenant>\0<capability>` → ms */
-  private readonly timeouts = new Map<string, number>();
-  /** Capabilities last published per tenant (to drop the ones a new table no longer has). */
-  private readonly byTenant = new Map<string, string[]>();
+  private readonly timeouts = new TenantTable<number>();
+  private readonly weights = new TenantTable<readonly PoolWeight[]>();
   private stopped = false;
-  /** Resolves once the current values were read (or the watch could not start). */
+  /** Resolves once the current values were read (or the watches could not start). */
   readonly ready: Promise<void>;
 
   constructor(
     private readonly bus: MeshBus,
     private readonly logger: Logger,
   ) {
-    this.ready = this.watch().catch((err: unknown) => this.logger.warn('learned timeouts unavailable', { error: (err as Error).message }));
+    this.ready = Promise.all([
+      this.watch(
+        'learned timeouts',
+        TUNING_KV.timeouts,
+        (tenantId, raw) => {
+          const table = validatePlain(TimeoutTableDto, raw, 'learned timeouts');
+          if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the table of tenant ${table.tenantId}`);
+          const entries = table.timeouts.map((t) => [t.capability, t.startToCloseMs] as const);
+          this.timeouts.replace(tenantId, entries);
+          return Object.fromEntries(entries);
+        },
+        (tenantId) => this.timeouts.replace(tenantId, []),
+      ),
+      this.watch(
+        'routing weights',
+        TUNING_KV.routingWeights,
+        (tenantId, raw) => {
+          const table = validatePlain(RoutingWeightsDto, raw, 'routing weights');
+          if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the weights of tenant ${table.tenantId}`);
+          const entries = table.capabilities.map((c) => [c.capability, c.pools.map((p) => ({ pool: p.pool, weight: p.weight }))] as const);
+          this.weights.replace(tenantId, entries);
+          return Object.fromEntries(entries.map(([cap, pools]) => [cap, Object.fromEntries(pools.map((p) => [p.pool, p.weight]))]));
+        },
+        (tenantId) => this.weights.replace(tenantId, []),
+      ),
+    ]).then(() => undefined);
   }
 
   startToCloseMs(task: TaskRecord): number | undefined {
-    return this.timeouts.get(`${task.tenantId}\u0000${task.capability}`);
+    return this.timeouts.get(task.tenantId, task.capability);
+  }
+
+  poolWeights(tenantId: string, capability: string): readonly PoolWeight[] | undefined {
+    return this.weights.get(tenantId, capability);
   }
 
   /** Number of learned timeouts in force (metrics, tests). */
@@ -36,45 +89,46 @@ export class KvTaskTuning implements TaskTuning {
     return this.timeouts.size;
   }
 
+  /** Number of capabilities with routing weights in force (metrics, tests). */
+  get weightedCapabilities(): number {
+    return this.weights.size;
+  }
+
   stop(): void {
     this.stopped = true;
   }
 
-  private async watch(): Promise<void> {
-    const kv = await this.bus.js().views.kv(this.bus.name(TUNING_KV.timeouts), { history: 10 });
-    let initialDone: () => void = () => {};
-    const initial = new Promise<void>((r) => (initialDone = r));
-    const iter = await kv.watch({ initializedFn: () => initialDone() });
-    void (async () => {
-      for await (const e of iter) {
-        if (this.stopped) break;
-        const tenantId = e.key;
-        if (e.operation !== 'PUT') {
-          this.replace(tenantId, []);
-          continue;
+  private async watch(
+    what: string,
+    bucket: string,
+    onPut: (tenantId: string, value: unknown) => Record<string, unknown>,
+    onDelete: (tenantId: string) => void,
+  ): Promise<void> {
+    try {
+      const kv = await this.bus.js().views.kv(this.bus.name(bucket), { history: 10 });
+      let initialDone: () => void = () => {};
+      const initial = new Promise<void>((r) => (initialDone = r));
+      const iter = await kv.watch({ initializedFn: () => initialDone() });
+      void (async () => {
+        for await (const e of iter) {
+          if (this.stopped) break;
+          const tenantId = e.key;
+          if (e.operation !== 'PUT') {
+            onDelete(tenantId);
+            this.logger.info(`${what} cleared`, { tenantId });
+            continue;
+          }
+          try {
+            const summary = onPut(tenantId, JSON.parse(new TextDecoder().decode(e.value)) as unknown);
+            this.logger.info(`${what} updated`, { tenantId, [what === 'routing weights' ? 'weights' : 'timeouts']: summary });
+          } catch (err) {
+            this.logger.warn(`invalid ${what} ignored`, { tenantId, error: (err as Error).message });
+          }
         }
-        try {
-          const table = validatePlain(TimeoutTableDto, JSON.parse(new TextDecoder().decode(e.value)) as unknown, 'learned timeouts');
-          if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the table of tenant ${table.tenantId}`);
-          this.replace(
-            tenantId,
-            table.timeouts.map((t) => [t.capability, t.startToCloseMs] as const),
-          );
-        } catch (err) {
-          this.logger.warn('invalid learned timeouts ignored', { tenantId, error: (err as Error).message });
-        }
-      }
-    })().catch((err: unknown) => this.logger.warn('learned timeouts watch ended', { err }));
-    await Promise.race([initial, new Promise((r) => setTimeout(r, 2000).unref())]);
-  }
-
-  private replace(tenantId: string, entries: ReadonlyArray<readonly [string, number]>): void {
-    for (const cap of this.byTenant.get(tenantId) ?? []) this.timeouts.delete(`${tenantId}\u0000${cap}`);
-    for (const [cap, ms] of entries) this.timeouts.set(`${tenantId}\u0000${cap}`, ms);
-    this.byTenant.set(
-      tenantId,
-      entries.map(([cap]) => cap),
-    );
-    this.logger.info('learned timeouts updated', { tenantId, timeouts: Object.fromEntries(entries) });
+      })().catch((err: unknown) => this.logger.warn(`${what} watch ended`, { err }));
+      await Promise.race([initial, new Promise((r) => setTimeout(r, 2000).unref())]);
+    } catch (err) {
+      this.logger.warn(`${what} unavailable`, { error: (err as Error).message });
+    }
   }
 }
