@@ -194,6 +194,7 @@ describe('loadServiceConfig', () => {
       SHUTDOWN_GRACE_MS: '250',
       SWARM_INSTANCE_ID: 'gw-1',
       SWARM_VERSION: '1.2.3',
+      LEADER_LEASE_TTL_MS: '1500',
     });
     expect(c).toEqual({
       service: 'gateway',
@@ -205,6 +206,7 @@ describe('loadServiceConfig', () => {
       http: { host: '127.0.0.1', port: 3000 },
       logLevel: 'warn',
       shutdownGraceMs: 250,
+      leaderLeaseTtlMs: 1500,
       extra: {},
     });
   });
@@ -221,6 +223,7 @@ describe('loadServiceConfig', () => {
         LOG_LEVEL: 'verbose',
         SHUTDOWN_GRACE_MS: '-5',
         SWARM_NAMESPACE: 'Bad.NS',
+        LEADER_LEASE_TTL_MS: '10',
       }),
     );
     const vars = problems.map((p) => p.split(':')[0]).sort();
@@ -230,6 +233,7 @@ describe('loadServiceConfig', () => {
       'DB_CREATE_IF_MISSING',
       'DB_POOL_MAX',
       'HTTP_PORT',
+      'LEADER_LEASE_TTL_MS',
       'LOG_LEVEL',
       'NATS_URL',
       'SHUTDOWN_GRACE_MS',
