@@ -338,6 +338,10 @@ function printSummary({ opts, apps, gatewayUrl, host, nats, pg, admin, demoPrese
   lines.push(row('Admin API key', `${c.bold(admin.key)}  (${admin.source})`));
   lines.push('');
   lines.push(`  Try: curl -H "Authorization: Bearer ${admin.key}" ${gatewayUrl}/api/v1/health`);
+  lines.push(
+    `       SWARM_URL=${gatewayUrl} SWARM_API_KEY=${admin.key} npx swarm submit data.fetch --input '{"url":"https://example.com"}' --wait`,
+  );
+  if (demoPresent) lines.push(`       SWARM_URL=${gatewayUrl} SWARM_API_KEY=${admin.key} npx swarm demo wire-report --auto-approve`);
   lines.push(`  Press Ctrl-C to stop${opts.quiet ? '' : '; --quiet shows only warnings and errors'}.`);
   lines.push('');
   process.stdout.write(lines.join('\n') + '\n');
