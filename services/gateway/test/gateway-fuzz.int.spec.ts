@@ -19,7 +19,7 @@ import { StubCoordinator } from './stub-coordinator';
 jest.mock('content-disposition', () => ({ create: (name: string) => `attachment; filename="${name}"` }));
 
 const ADMIN = `admin-${randomBytes(12).toString('hex')}`;
-const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 120);
+const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 1000);
 const BODY_LIMIT = 256 * 1024;
 
 let ns: string;

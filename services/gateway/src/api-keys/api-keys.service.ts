@@ -69,9 +69,12 @@ export class ApiKeysService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Tenant a caller acts on: its own, or any for the bootstrap key. */
-  private tenantFor(p: Principal, requested: string | undefined): string {
-    if (requested === undefined || requested === p.tenantId) return p.tenantId;
+  /**
+   * Tenant a caller acts on: its own, or any for the bootstrap key. `null` (which an optional
+   * field's validation lets through) means "not given", like undefined.
+   */
+  private tenantFor(p: Principal, requested: string | null | undefined): string {
+    if (requested === undefined || requested === null || requested === p.tenantId) return p.tenantId;
     if (!this.keys.isBootstrap(p)) throw new ForbiddenError('only the bootstrap admin key may manage keys of another tenant');
     return requested;
   }
