@@ -1,9 +1,11 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import {
   type ConflictActionDto,
+  ConflictEventMessages,
   type ConflictKind,
   ConflictMessages,
   CoordinatorResourceCommands,
+  type MeshEventDto,
   type PolicyDto,
   type PoolSnapshotDto,
   PRIORITY_RANK,
@@ -26,11 +28,12 @@ import {
   SERVICE_CONFIG,
   type ServiceConfig,
 } from '@swarm-mesh/service-kit';
+import { randomUUID } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '@swarm-mesh/telemetry';
 import type { Subscription } from 'nats';
 import type { DataSource } from 'typeorm';
-import { ConflictStore, type NewConflict, POLICY_DEFAULTS } from './core/conflict-store';
+import { type ConflictFact, ConflictStore, type NewConflict, POLICY_DEFAULTS } from './core/conflict-store';
 
 export const RESOLVER_ENV = {
   CONFLICTS_PREEMPT_COOLDOWN_MS: int('After preempting on a pool, wait this long before preempting there again', {
@@ -104,15 +107,36 @@ export class ResolverHost implements OnApplicationBootstrap, BeforeApplicationSh
         for (const r of await store.openByKind().catch(() => [])) this.set({ type: r.kind }, r.n);
       },
     });
+    // metrics, and the facts on the EVENTS stream (the live stream and the dashboard follow them)
     this.store.observer = {
-      recorded: (kind, resolution) => total.inc({ type: kind, resolution }),
-      resolved: (id, resolution) => {
-        void store.kindOf(id).then(
-          (kind) => total.inc({ type: kind ?? 'unknown', resolution }),
-          () => undefined,
-        );
+      recorded: (f) => {
+        total.inc({ type: f.kind, resolution: f.status === 'open' ? 'open' : `${f.policy}:${f.status}` });
+        this.emit(f, 'conflict.detected');
+      },
+      resolved: (f) => {
+        total.inc({ type: f.kind, resolution: `${f.policy}:${f.status}` });
+        this.emit(f, f.status === 'dismissed' ? 'conflict.dismissed' : 'conflict.resolved');
       },
     };
+  }
+
+  private emit(f: ConflictFact, type: string): void {
+    const event: MeshEventDto = {
+      type,
+      ts: new Date().toISOString(),
+      tenantId: f.tenantId,
+      data: {
+        conflictId: f.conflictId,
+        kind: f.kind,
+        poolId: f.poolId,
+        status: f.status,
+        ...(f.policy !== undefined ? { policy: f.policy } : {}),
+        ...(f.resolvedBy !== undefined ? { resolvedBy: f.resolvedBy } : {}),
+      },
+    };
+    this.bus
+      .publishDurable(ConflictEventMessages.facts, { source: 'conflict-resolver', events: [event] }, { msgId: randomUUID(), retries: 5 })
+      .catch((err: unknown) => this.logger.warn('conflict event not published', { type, err }));
   }
 
   onApplicationBootstrap(): void {

@@ -11,7 +11,8 @@ import {
   ResolveConflictRequest,
   SetPolicyRequest,
 } from '../dto/conflicts.dto';
-import { eventSubject } from '../subjects/subjects';
+import { MeshEventBatch } from '../dto/event.dto';
+import { eventSubject, STREAMS } from '../subjects/subjects';
 
 const CR = 'conflict-resolver' as const;
 
@@ -70,5 +71,23 @@ export const ConflictMessages = {
     payload: PolicyListDto,
     traced: false,
     description: 'Policies that changed (the allocator applies them at once).',
+  }),
+} as const;
+
+/**
+ * Conflict facts on the EVENTS stream, after the change they report is committed (the live
+ * stream and the dashboard follow them): `conflict.detected` (data: conflictId, kind, poolId,
+ * status — `open`, or `resolved`/`dismissed` when a policy settled it at once) and
+ * `conflict.resolved` / `conflict.dismissed` (data: conflictId, kind, poolId, policy, resolvedBy).
+ */
+export const ConflictEventMessages = {
+  facts: defineMessage({
+    name: 'events.conflicts',
+    subject: eventSubject('conflict', 'batch'),
+    payload: MeshEventBatch,
+    stream: STREAMS.EVENTS,
+    maxPayloadBytes: 1024 * 1024,
+    traced: true,
+    description: 'Conflict facts: detected, resolved, dismissed.',
   }),
 } as const;

@@ -27,10 +27,22 @@ export interface NewConflict {
   resolution?: { policy: string; actions: ConflictActionDto[]; resolvedBy: string; status: Exclude<ConflictStatus, 'open'> };
 }
 
-/** Told about every conflict recorded and resolved (metrics). */
+/** What the store tells its observer after a commit. */
+export interface ConflictFact {
+  conflictId: string;
+  tenantId: string;
+  kind: string;
+  poolId: string | null;
+  status: ConflictStatus;
+  /** The resolution's policy and author, when it is settled. */
+  policy?: string;
+  resolvedBy?: string;
+}
+
+/** Told about every conflict recorded and resolved, after the commit (metrics, events). */
 export interface ConflictObserver {
-  recorded(kind: string, resolution: string): void;
-  resolved(conflictId: string, status: string): void;
+  recorded(fact: ConflictFact): void;
+  resolved(fact: ConflictFact): void;
 }
 
 /** SQL of the `conflicts` schema. */
@@ -42,12 +54,6 @@ export class ConflictStore {
   /** Open conflicts by kind (metrics). */
   async openByKind(): Promise<Array<{ kind: string; n: number }>> {
     return this.ds.query(`SELECT kind, count(*)::int AS n FROM conflicts.conflicts WHERE status = 'open' GROUP BY kind`);
-  }
-
-  /** The kind of a conflict (metrics of a manual resolution). */
-  async kindOf(conflictId: string): Promise<string | undefined> {
-    const rows: Array<{ kind: string }> = await this.ds.query(`SELECT kind FROM conflicts.conflicts WHERE id = $1`, [conflictId]);
-    return rows[0]?.kind;
   }
 
   async record(c: NewConflict): Promise<string> {
@@ -69,7 +75,14 @@ export class ConflictStore {
       );
       if (c.resolution) await this.addResolution(m, id, c.resolution.policy, c.resolution.actions, c.resolution.resolvedBy);
     });
-    this.observer?.recorded(c.kind, c.resolution ? `${c.resolution.policy}:${c.resolution.status}` : 'open');
+    this.observer?.recorded({
+      conflictId: id,
+      tenantId: c.tenantId,
+      kind: c.kind,
+      poolId: c.poolId,
+      status: c.resolution ? c.resolution.status : 'open',
+      ...(c.resolution ? { policy: c.resolution.policy, resolvedBy: c.resolution.resolvedBy } : {}),
+    });
     return id;
   }
 
@@ -97,11 +110,17 @@ export class ConflictStore {
     actions: ConflictActionDto[],
     by: string,
   ): Promise<void> {
-    await this.ds.transaction(async (m) => {
+    const rows = await this.ds.transaction(async (m) => {
       await this.addResolution(m, conflictId, policy, actions, by);
-      await m.query(`UPDATE conflicts.conflicts SET status = $2, resolved_at = now() WHERE id = $1`, [conflictId, status]);
+      // TypeORM answers an UPDATE with [rows, count]
+      return m.query<[Array<{ tenant_id: string; kind: string; pool_id: string | null }>, number]>(
+        `UPDATE conflicts.conflicts SET status = $2, resolved_at = now() WHERE id = $1 RETURNING tenant_id, kind, pool_id`,
+        [conflictId, status],
+      );
     });
-    this.observer?.resolved(conflictId, `${policy}:${status}`);
+    const row = rows[0][0];
+    if (row)
+      this.observer?.resolved({ conflictId, tenantId: row.tenant_id, kind: row.kind, poolId: row.pool_id, status, policy, resolvedBy: by });
   }
 
   async openKeys(): Promise<Array<{ id: string; kind: string; poolId: string | null; subject: Record<string, unknown> }>> {
