@@ -354,6 +354,20 @@ describe('validation checkpoints and requirements', () => {
     expect(t.attempts.map((a) => a.outcome)).toEqual(['failed', 'succeeded']);
   });
 
+  it('null for an optional field means "not given" (a requirement with field: null is covered by the node)', async () => {
+    await mesh.agent({ id: 'nulls-1', domain: 'data', concurrency: 2 }, { 'nulls.step': () => ({ ok: true }) });
+    const w = await submit({
+      name: 'nulls',
+      nodes: [{ key: 'only', capability: 'nulls.step', dependsOn: null, inputs: null, approval: null, tier: null }],
+      requirements: [{ id: 'REQ-1', description: 'done', satisfiedBy: [{ node: 'only', field: null }] }],
+      qualityGate: null,
+      failurePolicy: null,
+    } as unknown as SubmitWorkflowDto);
+    const done = await waitWorkflow(w.id, ended, 'ended');
+    expect(done.state).toBe('succeeded');
+    expect(done.requirements).toMatchObject({ covered: 1, total: 1 });
+  });
+
   it('after the retries a result goes to needs_review; a human accepts it and the dependants run', async () => {
     await mesh.agent(
       { id: 'review-1', domain: 'quality', concurrency: 2 },

@@ -71,6 +71,6 @@ export function workflowRow(w: WorkflowRecord): WorkflowRow {
 /** Requirement fields that read a node's result. */
 export function requirementFields(spec: WorkflowSpec, node: string): string[] {
   const out = new Set<string>();
-  for (const r of spec.requirements) for (const s of r.satisfiedBy) if (s.node === node && s.field !== undefined) out.add(s.field);
+  for (const r of spec.requirements) for (const s of r.satisfiedBy) if (s.node === node && typeof s.field === 'string') out.add(s.field);
   return [...out];
 }

@@ -90,15 +90,15 @@ export function computeCoverage(
   const reqs: RequirementCoverage[] = requirements.map((r) => {
     const sources: SourceStatus[] = r.satisfiedBy.map((s) => {
       const st = status(s.node);
-      const base = { node: s.node, ...(s.field !== undefined ? { field: s.field } : {}) };
+      // a spec stored before null fields were normalised may hold field: null (= none)
+      const field = typeof s.field === 'string' ? s.field : undefined;
+      const base = { node: s.node, ...(field !== undefined ? { field } : {}) };
       if (st === undefined) return { ...base, status: 'failed', reason: 'no such node' };
       if (st === 'done') {
-        if (s.field === undefined) return { ...base, status: 'covered' };
-        const ok = fieldOk(s.node, s.field);
+        if (field === undefined) return { ...base, status: 'covered' };
+        const ok = fieldOk(s.node, field);
         if (ok === undefined) return { ...base, status: 'pending', reason: 'result not read yet' };
-        return ok
-          ? { ...base, status: 'covered' }
-          : { ...base, status: 'failed', reason: `field ${s.field} of ${s.node}'s result is empty` };
+        return ok ? { ...base, status: 'covered' } : { ...base, status: 'failed', reason: `field ${field} of ${s.node}'s result is empty` };
       }
       if (isFailure(st)) return { ...base, status: 'failed', reason: `node ${s.node} ${st}` };
       return { ...base, status: 'pending', reason: `node ${s.node} is ${st.replace('_', ' ')}` };

@@ -210,7 +210,8 @@ export function validateWorkflow(dto: SubmitWorkflowDto, opts: { allowParams?: b
     return {
       id: r.id,
       description: r.description,
-      satisfiedBy: r.satisfiedBy.map((s) => ({ node: s.node, ...(s.field !== undefined ? { field: s.field } : {}) })),
+      // null (which an optional field's validation lets through) means no field, like undefined
+      satisfiedBy: r.satisfiedBy.map((s) => ({ node: s.node, ...(typeof s.field === 'string' ? { field: s.field } : {}) })),
     };
   });
   const ids = new Set<string>();
