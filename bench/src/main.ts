@@ -30,6 +30,7 @@ import { formatProfileSummary, summarizeProfile } from './profile-top';
 import { type CoordinatorLoopStats, CoordinatorWindow } from './prom';
 import { type CpuResult, type RateResult, runRate, runThroughput, type ThroughputResult } from './runs';
 import { round, table } from './stats';
+import { type RssSampler, sampleRss, startIdleAgents } from './soak';
 import { CompletionTracker } from './tracker';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -264,10 +265,36 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     if (tp.missing > 0) failed = true;
   }
 
+  // ── the same throughput run with N idle agents connected ────────────────────────────────
+  let tpIdle: ThroughputResult | undefined;
+  if (o.idleAgents > 0 && tp && !failed && !o.reuse) {
+    note(`idle agents: connecting ${o.idleAgents} simulated agents (registered, heart-beating, no work)…`);
+    const idle = await startIdleAgents(namespace, o.idleAgents, note);
+    cleanup.add('stop the idle agents', () => idle.stop());
+    if (procAvailable()) groups.push({ name: 'idle agents (simulated)', pids: () => [idle.pid] });
+    note(`throughput again with ${o.idleAgents} idle agents connected…`);
+    tpIdle = await runThroughput({
+      client,
+      tracker,
+      n: o.tasks,
+      chunk: o.chunk,
+      inflight: o.inflight,
+      timeoutMs: completeTimeoutMs,
+      cpu: window(),
+      loop: loopWindow(),
+      log: note,
+      label: 'with idle agents',
+    });
+    if (tpIdle.missing > 0) failed = true;
+    await idle.stop();
+  }
+
   // ── rate ────────────────────────────────────────────────────────────────────────────────
+  let rssSampler: RssSampler | undefined;
   let rr: RateResult | undefined;
   if (o.mode !== 'throughput' && !failed) {
     note(`rate: ${o.rate}/s for ${o.durationS} s…`);
+    if (mesh && procAvailable() && o.rssEveryS > 0) rssSampler = sampleRss(mesh.processes, o.rssEveryS * 1000);
     rr = await runRate({
       client,
       tracker,
@@ -280,15 +307,16 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     });
     if (rr.missing > 0) failed = true;
   }
+  const rss = rssSampler?.stop();
 
   if (profiling) toggleProfiles();
 
   // late duplicates: give the mesh a moment to emit anything it would emit twice
   await new Promise((r) => setTimeout(r, 1000));
-  const ours = new Set<string>([...(tp?.ids ?? []), ...(rr?.ids ?? [])]);
+  const ours = new Set<string>([...(tp?.ids ?? []), ...(tpIdle?.ids ?? []), ...(rr?.ids ?? [])]);
   let duplicates = 0;
   for (const id of ours) if ((tracker.succeededCount.get(id) ?? 0) > 1) duplicates++;
-  const missing = (tp?.missing ?? 0) + (rr?.missing ?? 0);
+  const missing = (tp?.missing ?? 0) + (tpIdle?.missing ?? 0) + (rr?.missing ?? 0);
 
   // ── memory, read before the processes stop ──────────────────────────────────────────────
   const memory: MemoryRow[] = [];
@@ -437,6 +465,30 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     if (Object.keys(rr.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(rr.otherEvents)}`);
   }
 
+  if (tp && tpIdle) {
+    say('');
+    say(`== Throughput with ${o.idleAgents} idle agents connected (same run again; they register, heart-beat, get no work)`);
+    say(
+      table([
+        ['run', 'tasks/s', 'p50 ms', 'p99 ms', 'missing'],
+        ['without idle agents', tp.tasksPerS, tp.latency.p50, tp.latency.p99, tp.missing],
+        [`with ${o.idleAgents} idle agents`, tpIdle.tasksPerS, tpIdle.latency.p50, tpIdle.latency.p99, tpIdle.missing],
+      ]),
+    );
+    say(`  with / without = ${(tpIdle.tasksPerS / tp.tasksPerS).toFixed(3)} (issue 9: within 10 %, i.e. ≥ 0.9)`);
+  }
+  if (rss && rss.rows.length > 0) {
+    say('');
+    say(`== Memory over the rate run: RSS sampled every ${o.rssEveryS} s (${rss.samples} samples; drift = last vs first after warm-up)`);
+    say(
+      table([
+        ['process', 'first MiB', 'min MiB', 'max MiB', 'last MiB', 'drift %'],
+        ...rss.rows.map((r) => [r.name, r.first, r.min, r.max, r.last, r.driftPct]),
+      ]),
+    );
+    say(`  largest drift ${rss.maxDriftPct.toFixed(1)} % (issue 9: flat within ±10 % over a 10-minute soak at 1,000 tasks/s)`);
+  }
+
   const cpuSection = (title: string, cpu: CpuResult | undefined, n: number): void => {
     if (!cpu) return;
     say('');
@@ -467,6 +519,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     }
   };
   if (tp) cpuSection('throughput run', tp.cpu, tp.tasks);
+  if (tpIdle) cpuSection(`throughput run with ${o.idleAgents} idle agents`, tpIdle.cpu, tpIdle.tasks);
   if (rr) cpuSection('rate run', rr.cpu, rr.completed);
 
   const loopRow = (name: string, l: CoordinatorLoopStats | undefined): Array<string | number> | undefined =>
@@ -568,6 +621,20 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
           rate_max_ms: round(rr.latency.max, 1),
           rate_fell_behind: rr.fellBehind,
           rate_cpu_s_per_1k: round(cpuPer1k(rr.cpu, rr.completed), 3),
+        }
+      : {}),
+    ...(tpIdle && tp
+      ? {
+          idle_agents: o.idleAgents,
+          tasks_per_s_with_idle_agents: round(tpIdle.tasksPerS, 1),
+          idle_agents_ratio: round(tpIdle.tasksPerS / tp.tasksPerS, 3),
+        }
+      : {}),
+    ...(rss && rss.rows.length > 0
+      ? {
+          rss_samples: rss.samples,
+          rss_max_drift_pct: round(rss.maxDriftPct, 1),
+          rss_drift_pct: Object.fromEntries(rss.rows.map((r) => [r.name, round(r.driftPct, 1)])),
         }
       : {}),
     ...(baseline

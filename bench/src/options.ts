@@ -11,6 +11,10 @@ export interface BenchOptions {
   durationS: number;
   agents: number;
   concurrency: number;
+  /** Simulated idle agents connected for a second throughput run (0 = none). */
+  idleAgents: number;
+  /** Seconds between memory samples of every process during the rate run (0 = only at the end). */
+  rssEveryS: number;
   submit: SubmitVia;
   /** Tasks per batch request (≤ 1000). */
   chunk: number;
@@ -50,6 +54,11 @@ Options:
   --duration-s S         length of the rate run (default 10)
   --agents N             no-op agents (DEMO_AGENTS_PER_CAPABILITY, default 2)
   --concurrency N        slots per agent (DEMO_CONCURRENCY, default 50)
+  --idle-agents N        after the throughput run, connect N simulated idle agents (registered,
+                         heart-beating, never given work) and run it again: prints both rates
+  --rss-every-s S        sample every process's RSS every S s during the rate run and print the
+                         drift (default 10 when --duration-s ≥ 60, else 0 = end only); for the
+                         memory soak: --mode rate --rate 1000 --duration-s 600
   --submit rest|sdk      raw HTTP keep-alive client (default) or the SDK's SwarmClient (fetch)
   --chunk N              tasks per POST /tasks/batch (default 1000, max 1000)
   --inflight N           batch requests in flight (default 4)
@@ -103,6 +112,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     durationS: 10,
     agents: 2,
     concurrency: 50,
+    idleAgents: 0,
+    rssEveryS: -1,
     submit: 'rest',
     chunk: 1000,
     inflight: 4,
@@ -149,6 +160,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--concurrency':
         o.concurrency = intArg(name, value(), 1, 10_000);
+        break;
+      case '--idle-agents':
+        o.idleAgents = intArg(name, value(), 0, 10_000);
+        break;
+      case '--rss-every-s':
+        o.rssEveryS = numArg(name, value(), 0, 3600);
         break;
       case '--submit': {
         const s = value();
@@ -203,6 +220,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     }
   }
   if (o.warmup < 0) o.warmup = Math.min(1000, Math.ceil(o.tasks / 10));
+  if (o.rssEveryS < 0) o.rssEveryS = o.durationS >= 60 ? 10 : 0;
   if (o.completeTimeoutS < 0) o.completeTimeoutS = 60 + o.tasks / 200;
   if (o.reuse && o.profile.length > 0) throw new UsageError('--profile starts the processes itself; it cannot be combined with --reuse');
   return o;
