@@ -21,7 +21,7 @@ import type { MeshBus } from '@swarm-mesh/messaging';
 import { fromTraceparent, type Logger, meshTracer, SpanKind, trace } from '@swarm-mesh/telemetry';
 import type { Subscription } from 'nats';
 import type { AgentRecord } from '../engine/agent-record';
-import type { PoolWeight } from '../engine/routing';
+import { hash32, type PoolWeight } from '../engine/routing';
 import type { TaskRecord } from '../engine/task-record';
 import type { AdmissionGate } from './admission-gate';
 
@@ -78,16 +78,6 @@ interface LocalLease {
 }
 
 const key = (poolId: string, tenantId: string): string => `${poolId}\u0000${tenantId}`;
-
-/** A stable number in [0, 1) from a string (FNV-1a). */
-function unitHash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  return (h >>> 0) / 4294967296;
-}
 
 /**
  * The credit-based admission gate (ARCHITECTURE principle 5). The allocator grants this
@@ -360,7 +350,7 @@ export class CreditGate implements AdmissionGate {
     const names = new Set(candidates.map((p) => p.name));
     // the draw is a function of the task id: the demand report asks credit on the pool that
     // admission then tries first
-    const first = pickPoolByWeight(w, unitHash(task.id), (name) => names.has(name));
+    const first = pickPoolByWeight(w, hash32(task.id) / 4294967296, (name) => names.has(name));
     if (first === undefined) return undefined;
     const rank = (p: PoolBindingDto): number => (p.name === first ? 2 : (weightOf.get(p.name) ?? -1));
     return [...candidates].sort((a, b) => rank(b) - rank(a));

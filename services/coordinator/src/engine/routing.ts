@@ -2,7 +2,8 @@ import { pickPoolByWeight, type RoutingStrategy } from '@swarm-mesh/contracts';
 import { type AgentRecord, freeSlots } from './agent-record';
 import type { TaskRecord } from './task-record';
 
-function hash32(s: string): number {
+/** FNV-1a of a string, unsigned 32-bit. */
+export function hash32(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
