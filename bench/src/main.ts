@@ -249,14 +249,20 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
 
   // ── throughput ──────────────────────────────────────────────────────────────────────────
   let tp: ThroughputResult | undefined;
+  const singles = o.mode === 'singles';
   if (o.mode !== 'rate' && !failed) {
-    note(`throughput: ${o.tasks} tasks, batches of ${o.chunk}, ${o.inflight} in flight, via ${o.submit}…`);
+    note(
+      singles
+        ? `singles: ${o.tasks} tasks, one POST /api/v1/tasks each, ${o.clients} clients in a closed loop, via ${o.submit}…`
+        : `throughput: ${o.tasks} tasks, batches of ${o.chunk}, ${o.inflight} in flight, via ${o.submit}…`,
+    );
     tp = await runThroughput({
       client,
       tracker,
       n: o.tasks,
       chunk: o.chunk,
-      inflight: o.inflight,
+      inflight: singles ? o.clients : o.inflight,
+      single: singles,
       timeoutMs: completeTimeoutMs,
       cpu: window(),
       loop: loopWindow(),
@@ -292,7 +298,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   // ── rate ────────────────────────────────────────────────────────────────────────────────
   let rssSampler: RssSampler | undefined;
   let rr: RateResult | undefined;
-  if (o.mode !== 'throughput' && !failed) {
+  if ((o.mode === 'rate' || o.mode === 'both') && !failed) {
     note(`rate: ${o.rate}/s for ${o.durationS} s…`);
     if (mesh && procAvailable() && o.rssEveryS > 0) rssSampler = sampleRss(mesh.processes, o.rssEveryS * 1000);
     rr = await runRate({
@@ -360,7 +366,9 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   if (tp) {
     say('');
     say(
-      `== Throughput: ${tp.tasks} tasks, POST /api/v1/tasks/batch × ${o.chunk}, ${o.inflight} requests in flight (warm-up ${o.warmup} before)`,
+      singles
+        ? `== Single submits: ${tp.tasks} tasks, one POST /api/v1/tasks each, ${o.clients} clients in a closed loop (warm-up ${o.warmup} before); submitted ${(tp.tasks / tp.submitS).toFixed(0)}/s`
+        : `== Throughput: ${tp.tasks} tasks, POST /api/v1/tasks/batch × ${o.chunk}, ${o.inflight} requests in flight (warm-up ${o.warmup} before)`,
     );
     say(
       table([
@@ -383,7 +391,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
           tp.latency.max,
         ],
         [
-          'batch 201 (send→accept)',
+          singles ? 'submit 201 (send→accept)' : 'batch 201 (send→accept)',
           tp.batchAccept.min,
           tp.batchAccept.mean,
           tp.batchAccept.p50,
@@ -518,7 +526,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       say(`  machine busy ${((100 * cpu.machineBusyS) / cpu.machineCapacityS).toFixed(0)}% of ${cpus().length} cores during the window`);
     }
   };
-  if (tp) cpuSection('throughput run', tp.cpu, tp.tasks);
+  if (tp) cpuSection(singles ? 'single-submit run' : 'throughput run', tp.cpu, tp.tasks);
   if (tpIdle) cpuSection(`throughput run with ${o.idleAgents} idle agents`, tpIdle.cpu, tpIdle.tasks);
   if (rr) cpuSection('rate run', rr.cpu, rr.completed);
 
@@ -600,7 +608,8 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     ratio: baseline && tasksPerS !== undefined ? round(tasksPerS / baseline.baselineTasksPerS, 3) : null,
     // extras (after the contract keys)
     mode: o.mode,
-    measured: main ? 'throughput' : 'rate',
+    measured: main ? (singles ? 'singles' : 'throughput') : 'rate',
+    ...(singles && tp ? { clients: o.clients, submit_per_s: round(tp.tasks / tp.submitS, 1) } : {}),
     latency_from: 'request sent',
     submit: o.submit,
     agents: o.reuse ? agentIds.length : o.agents,

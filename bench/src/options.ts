@@ -1,6 +1,6 @@
 import { SERVICE_NAMES } from '@swarm-mesh/contracts';
 
-export type BenchMode = 'throughput' | 'rate' | 'both';
+export type BenchMode = 'throughput' | 'rate' | 'both' | 'singles';
 export type SubmitVia = 'rest' | 'sdk';
 
 /** What `npm run bench -- …` accepts. */
@@ -20,6 +20,8 @@ export interface BenchOptions {
   chunk: number;
   /** Batch requests in flight at once. */
   inflight: number;
+  /** Closed-loop clients of --mode singles. */
+  clients: number;
   /** Tasks run (and waited for) before the measured run; not counted. */
   warmup: number;
   /** Give up on missing completions this long after the last submit. */
@@ -49,7 +51,9 @@ Ends with one JSON line (CONTRACT.md, "Benchmark output").
 
 Options:
   --tasks N              tasks in the throughput run (default 20000)
-  --mode M               throughput | rate | both (default both: throughput, then rate)
+  --mode M               throughput | rate | both (default both: throughput, then rate) | singles
+                         (singles: --tasks single POST /api/v1/tasks from --clients closed-loop clients)
+  --clients N            concurrent clients of --mode singles (default 64)
   --rate R               offered rate of the rate run, tasks/s (default 500)
   --duration-s S         length of the rate run (default 10)
   --agents N             no-op agents (DEMO_AGENTS_PER_CAPABILITY, default 2)
@@ -117,6 +121,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     submit: 'rest',
     chunk: 1000,
     inflight: 4,
+    clients: 64,
     warmup: -1,
     completeTimeoutS: -1,
     reuse: false,
@@ -144,8 +149,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--mode': {
         const m = value();
-        if (m !== 'throughput' && m !== 'rate' && m !== 'both')
-          throw new UsageError(`--mode is throughput, rate or both (got "${m ?? ''}")`);
+        if (m !== 'throughput' && m !== 'rate' && m !== 'both' && m !== 'singles')
+          throw new UsageError(`--mode is throughput, rate, both or singles (got "${m ?? ''}")`);
         o.mode = m;
         break;
       }
@@ -160,6 +165,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--concurrency':
         o.concurrency = intArg(name, value(), 1, 10_000);
+        break;
+      case '--clients':
+        o.clients = intArg(name, value(), 1, 10_000);
         break;
       case '--idle-agents':
         o.idleAgents = intArg(name, value(), 0, 10_000);

@@ -54,8 +54,11 @@ export async function runThroughput(args: {
   loop?: CoordinatorWindow;
   log: (s: string) => void;
   label?: string;
+  /** One task per request (POST /tasks), `inflight` clients in a closed loop; `chunk` is ignored. */
+  single?: boolean;
 }): Promise<ThroughputResult> {
-  const { client, tracker, n, chunk } = args;
+  const { client, tracker, n } = args;
+  const chunk = args.single ? 1 : args.chunk;
   const sizes: number[] = [];
   for (let left = n; left > 0; left -= chunk) sizes.push(Math.min(chunk, left));
   const bodies = sizes.map((k) => Array.from({ length: k }, noopTask));
@@ -76,7 +79,7 @@ export async function runThroughput(args: {
       while (next < bodies.length) {
         const body = bodies[next++]!;
         const sent = performance.now();
-        const reply = await client.submitBatch(body);
+        const reply = args.single ? [await client.submitOne(body[0]!)] : await client.submitBatch(body);
         accept.push(performance.now() - sent);
         if (reply.length !== body.length) throw new Error(`batch of ${body.length} answered with ${reply.length} tasks`);
         for (const t of reply) {
