@@ -89,6 +89,25 @@ describe('performance optimizer in the mesh', () => {
     );
   }
 
+  /**
+   * Runs `waves` waves of two data.fetch tasks, each wave below sim-a's capacity (so routing,
+   * not free slots, decides), and returns how many of them each pool ran.
+   */
+  async function dispatchShare(waves: number): Promise<{ byPool: Record<string, number>; toHealthy: number }> {
+    const since = new Date().toISOString();
+    for (let wave = 0; wave < waves; wave++) {
+      const ids = await submit('data.fetch', 2);
+      await Promise.all(ids.map((id) => mesh.waitState(id, 'succeeded', 30_000)));
+    }
+    await samples('data.fetch', 2 * waves, `finished_at > '${since}'`);
+    const shares = await mesh.pg.query<{ pool: string; n: string }>(
+      `SELECT pool, count(*) AS n FROM performance.execution_samples WHERE capability = 'data.fetch' AND finished_at > $1 GROUP BY pool`,
+      [since],
+    );
+    const byPool = Object.fromEntries(shares.rows.map((r) => [r.pool, Number(r.n)]));
+    return { byPool, toHealthy: (byPool['sim-a'] ?? 0) / ((byPool['sim-a'] ?? 0) + (byPool['sim-b'] ?? 0)) };
+  }
+
   async function analyze(): Promise<{ autoApplied: number }> {
     const r = await mesh.api<{ autoApplied: number }>('POST', '/performance/analyze');
     expect(r.status).toBe(200);
@@ -182,17 +201,7 @@ describe('performance optimizer in the mesh', () => {
     // offered, not applied: nothing published, and the coordinator keeps sharing the load
     const weights = await kv<RoutingWeightsDto>(TUNING_KV.routingWeights);
     expect(weights?.capabilities.find((c) => c.capability === 'data.fetch')).toBeUndefined();
-    const since = new Date().toISOString();
-    for (let wave = 0; wave < 20; wave++) {
-      const ids = await submit('data.fetch', 2);
-      await Promise.all(ids.map((id) => mesh.waitState(id, 'succeeded', 30_000)));
-    }
-    await samples('data.fetch', 40, `finished_at > '${since}'`);
-    const r = await mesh.pg.query<{ a: string; n: string }>(
-      `SELECT count(*) FILTER (WHERE pool = 'sim-a') AS a, count(*) AS n FROM performance.execution_samples WHERE capability = 'data.fetch' AND finished_at > $1`,
-      [since],
-    );
-    shareBefore = Number(r.rows[0]!.a) / Number(r.rows[0]!.n);
+    shareBefore = (await dispatchShare(20)).toHealthy;
     expect(shareBefore).toBeLessThan(0.75);
   });
 
@@ -205,18 +214,7 @@ describe('performance optimizer in the mesh', () => {
     expect(weights.pools.find((p) => p.pool === 'sim-a')!.weight).toBeGreaterThanOrEqual(0.85);
     // the coordinator routes by them: tasks go to the agents of sim-a (one per provider here), in
     // waves below sim-a's capacity so the weights, not free slots, decide
-    const since = new Date().toISOString();
-    for (let wave = 0; wave < 30; wave++) {
-      const ids = await submit('data.fetch', 2);
-      await Promise.all(ids.map((id) => mesh.waitState(id, 'succeeded', 30_000)));
-    }
-    await samples('data.fetch', 60, `finished_at > '${since}'`);
-    const shares = await mesh.pg.query<{ pool: string; n: string }>(
-      `SELECT pool, count(*) AS n FROM performance.execution_samples WHERE capability = 'data.fetch' AND finished_at > $1 GROUP BY pool`,
-      [since],
-    );
-    const byPool = Object.fromEntries(shares.rows.map((r) => [r.pool, Number(r.n)]));
-    const toHealthy = (byPool['sim-a'] ?? 0) / ((byPool['sim-a'] ?? 0) + (byPool['sim-b'] ?? 0));
+    const { byPool, toHealthy } = await dispatchShare(30);
     console.log(
       `[e2e routing] weights ${JSON.stringify(weights.pools.map((p) => [p.pool, p.weight]))} → dispatched ${JSON.stringify(byPool)}: ${(toHealthy * 100).toFixed(1)} % to sim-a (before: ${(shareBefore * 100).toFixed(1)} %)`,
     );

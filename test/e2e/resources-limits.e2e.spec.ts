@@ -30,6 +30,12 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** Leases the allocator recorded on a pool. */
+async function used(poolId: string): Promise<number> {
+  const r = await mesh.pg.query<{ n: string }>(`SELECT count(*) AS n FROM resources.leases WHERE pool_id = $1`, [poolId]);
+  return Number(r.rows[0]!.n);
+}
+
 async function count(table: string): Promise<number> {
   const r = await mesh.pg.query<{ n: string }>(`SELECT count(*) AS n FROM resources.${table}`);
   return Number(r.rows[0]!.n);
@@ -310,8 +316,6 @@ describe('budgets', () => {
     );
     const tasks = await settle(mesh, ids, key);
     expect(tasks.map((t) => t.state)).toEqual(ids.map(() => 'succeeded'));
-    const used = async (poolId: string): Promise<number> =>
-      Number((await mesh.pg.query<{ n: string }>(`SELECT count(*) AS n FROM resources.leases WHERE pool_id = $1`, [poolId])).rows[0]!.n);
     await eventually(async () => (await used(premium.id)) + (await used(cheap.id)) === 8, { description: 'every lease recorded' });
     expect(await used(premium.id)).toBeGreaterThan(0);
     expect(await used(cheap.id)).toBeGreaterThan(0);
@@ -374,8 +378,6 @@ describe('routing weights', () => {
       );
       const tasks = await settle(mesh, ids, key);
       expect(tasks.map((t) => t.state)).toEqual(ids.map(() => 'succeeded'));
-      const used = async (poolId: string): Promise<number> =>
-        Number((await mesh.pg.query<{ n: string }>(`SELECT count(*) AS n FROM resources.leases WHERE pool_id = $1`, [poolId])).rows[0]!.n);
       await eventually(async () => (await used(a.id)) + (await used(b.id)) === 200, { description: 'every lease recorded' });
       const onA = await used(a.id);
       console.log(`[e2e routing weights] 0.9 / 0.1 → rw-a ${onA}, rw-b ${200 - onA}; agent saw ${JSON.stringify(seen)}`);

@@ -346,13 +346,11 @@ export class CreditGate implements AdmissionGate {
     if (candidates.length < 2 || !this.weights) return undefined;
     const w = this.weights(task.tenantId, task.capability);
     if (!w || w.length === 0) return undefined;
-    const weightOf = new Map(w.map((p) => [p.pool, p.weight]));
-    const names = new Set(candidates.map((p) => p.name));
     // the draw is a function of the task id: the demand report asks credit on the pool that
-    // admission then tries first
-    const first = pickPoolByWeight(w, hash32(task.id) / 4294967296, (name) => names.has(name));
+    // admission then tries first (a handful of pools: linear lookups, nothing allocated but the order)
+    const first = pickPoolByWeight(w, hash32(task.id) / 4294967296, (name) => candidates.some((p) => p.name === name));
     if (first === undefined) return undefined;
-    const rank = (p: PoolBindingDto): number => (p.name === first ? 2 : (weightOf.get(p.name) ?? -1));
+    const rank = (p: PoolBindingDto): number => (p.name === first ? 2 : (w.find((x) => x.pool === p.name)?.weight ?? -1));
     return [...candidates].sort((a, b) => rank(b) - rank(a));
   }
 

@@ -49,30 +49,16 @@ export class KvTaskTuning implements TaskTuning {
     private readonly logger: Logger,
   ) {
     this.ready = Promise.all([
-      this.watch(
-        'learned timeouts',
-        TUNING_KV.timeouts,
-        (tenantId, raw) => {
-          const table = validatePlain(TimeoutTableDto, raw, 'learned timeouts');
-          if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the table of tenant ${table.tenantId}`);
-          const entries = table.timeouts.map((t) => [t.capability, t.startToCloseMs] as const);
-          this.timeouts.replace(tenantId, entries);
-          return Object.fromEntries(entries);
-        },
-        (tenantId) => this.timeouts.replace(tenantId, []),
-      ),
-      this.watch(
-        'routing weights',
-        TUNING_KV.routingWeights,
-        (tenantId, raw) => {
-          const table = validatePlain(RoutingWeightsDto, raw, 'routing weights');
-          if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the weights of tenant ${table.tenantId}`);
-          const entries = table.capabilities.map((c) => [c.capability, c.pools.map((p) => ({ pool: p.pool, weight: p.weight }))] as const);
-          this.weights.replace(tenantId, entries);
-          return Object.fromEntries(entries.map(([cap, pools]) => [cap, Object.fromEntries(pools.map((p) => [p.pool, p.weight]))]));
-        },
-        (tenantId) => this.weights.replace(tenantId, []),
-      ),
+      this.watch('learned timeouts', TUNING_KV.timeouts, this.timeouts, (tenantId, raw) => {
+        const table = validatePlain(TimeoutTableDto, raw, 'learned timeouts');
+        if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the table of tenant ${table.tenantId}`);
+        return table.timeouts.map((t) => [t.capability, t.startToCloseMs] as const);
+      }),
+      this.watch('routing weights', TUNING_KV.routingWeights, this.weights, (tenantId, raw) => {
+        const table = validatePlain(RoutingWeightsDto, raw, 'routing weights');
+        if (table.tenantId !== tenantId) throw new Error(`key ${tenantId} holds the weights of tenant ${table.tenantId}`);
+        return table.capabilities.map((c) => [c.capability, c.pools.map((p) => ({ pool: p.pool, weight: p.weight }))] as const);
+      }),
     ]).then(() => undefined);
   }
 
@@ -89,20 +75,16 @@ export class KvTaskTuning implements TaskTuning {
     return this.timeouts.size;
   }
 
-  /** Number of capabilities with routing weights in force (metrics, tests). */
-  get weightedCapabilities(): number {
-    return this.weights.size;
-  }
-
   stop(): void {
     this.stopped = true;
   }
 
-  private async watch(
+  /** Follows one bucket into `table`: `parse` turns a tenant's value into its entries (throws when invalid). */
+  private async watch<V>(
     what: string,
     bucket: string,
-    onPut: (tenantId: string, value: unknown) => Record<string, unknown>,
-    onDelete: (tenantId: string) => void,
+    table: TenantTable<V>,
+    parse: (tenantId: string, value: unknown) => ReadonlyArray<readonly [string, V]>,
   ): Promise<void> {
     try {
       const kv = await this.bus.js().views.kv(this.bus.name(bucket), { history: 10 });
@@ -114,13 +96,14 @@ export class KvTaskTuning implements TaskTuning {
           if (this.stopped) break;
           const tenantId = e.key;
           if (e.operation !== 'PUT') {
-            onDelete(tenantId);
+            table.replace(tenantId, []);
             this.logger.info(`${what} cleared`, { tenantId });
             continue;
           }
           try {
-            const summary = onPut(tenantId, JSON.parse(new TextDecoder().decode(e.value)) as unknown);
-            this.logger.info(`${what} updated`, { tenantId, [what === 'routing weights' ? 'weights' : 'timeouts']: summary });
+            const entries = parse(tenantId, JSON.parse(new TextDecoder().decode(e.value)) as unknown);
+            table.replace(tenantId, entries);
+            this.logger.info(`${what} updated`, { tenantId, values: Object.fromEntries(entries) });
           } catch (err) {
             this.logger.warn(`invalid ${what} ignored`, { tenantId, error: (err as Error).message });
           }
