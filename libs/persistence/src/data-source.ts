@@ -92,7 +92,12 @@ export async function openServiceDataSource(options: ServiceDataSourceOptions): 
     applicationName: options.applicationName ?? schema,
     extra: {
       max: options.poolMax ?? 10,
-      options: `-c search_path=${quoteIdent(schema)}`,
+      // force_custom_plan: a named (prepared) statement is planned for its parameters on every
+      // execution. Otherwise Postgres switches to a generic plan after five runs and keeps it
+      // until the table's statistics change; the coordinator's tick statement, prepared while
+      // coordinator.tasks was still tiny, kept a sequential scan + hash join that way — every
+      // tick read the whole table (O(tasks) per commit) until autovacuum happened to analyze it.
+      options: `-c search_path=${quoteIdent(schema)} -c plan_cache_mode=force_custom_plan`,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
