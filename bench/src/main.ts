@@ -504,9 +504,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
         ...(tpAfter ? [['3. without (control)', tpAfter.tasksPerS, tpAfter.latency.p50, tpAfter.latency.p99, tpAfter.missing]] : []),
       ]),
     );
-    say(
-      `  with / without = ${idleRatio.toFixed(3)}${tpAfter ? ' (run 2 ÷ mean of runs 1 and 3)' : ''} (issue 9: within 10 %, i.e. ≥ 0.9)`,
-    );
+    say(`  with / without = ${idleRatio.toFixed(3)}${tpAfter ? ' (run 2 ÷ mean of runs 1 and 3)' : ''} (issue 9: within 10 %, i.e. ≥ 0.9)`);
   }
   if (rss && rss.rows.length > 0) {
     say('');
@@ -551,7 +549,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   };
   if (tp) cpuSection(singles ? 'single-submit run' : 'throughput run', tp.cpu, tp.tasks);
   if (tpIdle) cpuSection(`throughput run with ${o.idleAgents} idle agents`, tpIdle.cpu, tpIdle.tasks);
-  if (tpAfter) cpuSection("control run after the idle agents stopped", tpAfter.cpu, tpAfter.tasks);
+  if (tpAfter) cpuSection('control run after the idle agents stopped', tpAfter.cpu, tpAfter.tasks);
   if (rr) cpuSection('rate run', rr.cpu, rr.completed);
 
   const loopRow = (name: string, l: CoordinatorLoopStats | undefined): Array<string | number> | undefined =>
