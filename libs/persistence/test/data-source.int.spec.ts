@@ -136,6 +136,28 @@ describe('openServiceDataSource', () => {
     expect(row!.a).toBe('svc-epsilon');
   });
 
+  it('re-plans prepared statements as a table grows (no generic plan frozen while it was tiny)', async () => {
+    const ds = await open('svc_plans', { runMigrations: false });
+    const q = ds.createQueryRunner();
+    try {
+      await q.query(`CREATE TABLE items (id uuid PRIMARY KEY, state text NOT NULL)`);
+      await q.query(`INSERT INTO items SELECT gen_random_uuid(), 'queued' FROM generate_series(1, 10)`);
+      // the coordinator's tick shape: rows as one JSON parameter joined on the primary key
+      await q.query(`PREPARE upd(jsonb) AS UPDATE items t SET state = v.state
+                       FROM jsonb_to_recordset($1) AS v(id uuid, state text) WHERE t.id = v.id`);
+      const row = JSON.stringify([{ id: '00000000-0000-4000-8000-000000000000', state: 'done' }]);
+      // past the five custom plans after which Postgres would otherwise settle on a generic one
+      for (let i = 0; i < 8; i++) await q.query(`EXECUTE upd('${row}')`);
+      await q.query(`INSERT INTO items SELECT gen_random_uuid(), 'queued' FROM generate_series(1, 50000)`);
+      const plan = (await q.query(`EXPLAIN EXECUTE upd('${row}')`)) as Array<{ 'QUERY PLAN': string }>;
+      const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toContain('Index Scan');
+      expect(text).not.toContain('Seq Scan on items');
+    } finally {
+      await q.release();
+    }
+  });
+
   it('a failing migration rolls back, rejects, and closes every connection it opened', async () => {
     // TypeORM reports the failed migration on console.log even with logging off
     const log = jest.spyOn(console, 'log').mockImplementation(() => {});
