@@ -111,6 +111,12 @@ const RetryMsg = defineMessage({
   payload: Note,
   description: 'test-only retry',
 });
+const GatherMsg = defineMessage({
+  name: 'test.gather',
+  subject: eventSubject('test', 'gather'),
+  payload: Note,
+  description: 'test-only gather',
+});
 const DedupMsg = defineMessage({
   name: 'test.dedup',
   subject: eventSubject('test', 'dedup'),
@@ -470,6 +476,37 @@ describe('JetStream', () => {
       { description: 'everything acked or terminated' },
     );
     expect(batches.flat()).toHaveLength(30);
+  });
+
+  it('gatherMs: a trickle waits for company and goes as one batch; a full batch goes at once', async () => {
+    const durable = await ensureConsumer(client, { stream: STREAM.name, durable: 'gather_worker', filterSubject: GatherMsg.subject });
+    const batches: string[][] = [];
+    consumers.push(
+      await startBatchConsumer({
+        bus: serverA,
+        stream: STREAM.name,
+        durable: 'gather_worker',
+        def: GatherMsg,
+        maxBatch: 10,
+        gatherMs: 60_000,
+        handler: async (items) => {
+          batches.push(items.map((i) => i.body.text));
+        },
+      }),
+    );
+    // 25 messages one by one: two full batches go without waiting for the gather timer…
+    for (let i = 0; i < 25; i++) await client.publishDurable(GatherMsg, { text: `g${i}` });
+    await eventually(() => batches.length >= 2, { description: 'two full batches handled' });
+    expect(batches.slice(0, 2).map((b) => b.length)).toEqual([10, 10]);
+    // …while the remaining five wait for company (the gather time is a minute)
+    const jsm = await client.jsm();
+    await eventually(async () => (await jsm.consumers.info(streamName(), durable)).num_ack_pending === 5, {
+      description: 'the first 20 acked, 5 held',
+    });
+    expect(batches).toHaveLength(2);
+    for (let i = 25; i < 30; i++) await client.publishDurable(GatherMsg, { text: `g${i}` });
+    await eventually(() => batches.length >= 3, { description: 'the third batch filled up and went' });
+    expect(batches[2]).toEqual(['g20', 'g21', 'g22', 'g23', 'g24', 'g25', 'g26', 'g27', 'g28', 'g29']);
   });
 
   it('redelivers a batch after the handler throws', async () => {

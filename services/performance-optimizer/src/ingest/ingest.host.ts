@@ -111,6 +111,7 @@ export class IngestHost implements OnApplicationBootstrap, BeforeApplicationShut
       def: EventMessages.tasks,
       maxBatch: this.options.ingestMaxBatch,
       prefetch: this.options.ingestMaxBatch * 4,
+      gatherMs: this.options.ingestGatherMs,
       retryDelayMs: 1000,
       handler: (items) => this.ingest(items),
     });
