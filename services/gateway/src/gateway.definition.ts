@@ -5,6 +5,7 @@ import { GatewayModule } from './gateway.module';
 import { installRequestTracing } from './http/request-trace';
 import { GatewayInit1730000000000 } from './migrations/1730000000000-gateway-init';
 import { GatewaySecurity1731000000000 } from './migrations/1731000000000-gateway-security';
+import { GatewayAuditHotCompletion1732000000000 } from './migrations/1732000000000-gateway-audit-hot-completion';
 import { openApiSchemas } from './openapi/validator-schemas';
 
 export { GATEWAY_ENV } from './gateway.env';
@@ -35,7 +36,7 @@ export const gatewayDefinition: ServiceDefinition<typeof GATEWAY_ENV> = {
   service: 'gateway',
   module: GatewayModule,
   entities: [],
-  migrations: [GatewayInit1730000000000, GatewaySecurity1731000000000],
+  migrations: [GatewayInit1730000000000, GatewaySecurity1731000000000, GatewayAuditHotCompletion1732000000000],
   env: GATEWAY_ENV,
   bodyLimitBytes: (extra) => extra.GATEWAY_BODY_LIMIT_BYTES,
   fastifyOptions: {

@@ -700,6 +700,24 @@ describe('audit log', () => {
     expect(page.body.items.every((e: { tenantId: string }) => e.tenantId === 'acme')).toBe(true);
   });
 
+  it('completes entries with HOT updates (no index entries written per completion)', async () => {
+    // the completion UPDATE touches no indexed column and new pages keep room for it (issue 9)
+    const stats = async (): Promise<{ upd: number; hot: number }> => {
+      const [row] = await gw.runtime.dataSource.query<Array<{ upd: number; hot: number }>>(
+        `SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE schemaname = 'gateway' AND relname = 'audit_log'`,
+      );
+      return row ?? { upd: 0, hot: 0 };
+    };
+    const before = await stats();
+    // audited by the interceptor: a pending entry first, completed (failed, 404) after
+    for (let i = 0; i < 20; i++)
+      expect((await admin('PUT', `/api/v1/flags/no.such.flag${i}`, { body: { enabled: true } })).status).toBe(404);
+    // backends report their table statistics within about a second
+    await eventually(async () => (await stats()).upd - before.upd >= 20, { description: '20 completions counted', timeoutMs: 15_000 });
+    const after = await stats();
+    expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.9 * (after.upd - before.upd));
+  });
+
   it('has a completed entry for every mutating call this file made (who, tenant, action, target, outcome, time, trace id)', async () => {
     const entries: Array<Record<string, unknown>> = [];
     await eventually(
