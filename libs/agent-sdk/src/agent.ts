@@ -39,7 +39,8 @@ import {
   type NatsConnection,
   type Subscription,
 } from 'nats';
-import { Batcher, backoffDelay, CpuMeter } from './batcher';
+import { Batcher, backoffDelay } from './batcher';
+import { processStats } from './process-stats';
 import { AgentChannels } from './channels';
 import {
   type AbortReason,
@@ -161,7 +162,6 @@ export class Agent {
   private heartbeatsOver = false;
   private heartbeatDueAt = 0;
   private lastHeartbeatAt = 0;
-  private readonly cpu = new CpuMeter();
 
   // batching
   private readonly resultBatcher: Batcher<AttemptResultDto>;
@@ -410,8 +410,7 @@ export class Agent {
         mode: 'draining',
         freeSlots: 0,
         running: [],
-        cpuPercent: this.cpu.sample(),
-        memoryRssBytes: process.memoryUsage.rss(),
+        ...processStats.read(),
       });
     }
     this.clearHeartbeat();
@@ -1107,8 +1106,7 @@ export class Agent {
       mode: this.pullMode,
       freeSlots: this.closing ? 0 : this.freeSlots,
       running,
-      cpuPercent: this.cpu.sample(),
-      memoryRssBytes: process.memoryUsage.rss(),
+      ...processStats.read(),
     });
     this.scheduleHeartbeat();
   }

@@ -72,12 +72,12 @@ export class CpuMeter {
   /** CPU % since the previous call (or since construction). */
   sample(): number {
     const now = performance.now();
-    const usage = process.cpuUsage(this.last);
+    const current = process.cpuUsage();
+    const cpuMs = (current.user - this.last.user + current.system - this.last.system) / 1000;
     const wallMs = now - this.lastAt;
-    this.last = process.cpuUsage();
+    this.last = current;
     this.lastAt = now;
     if (wallMs <= 0) return 0;
-    const cpuMs = (usage.user + usage.system) / 1000;
     return Math.max(0, Math.round((cpuMs / wallMs) * 1000) / 10);
   }
 }

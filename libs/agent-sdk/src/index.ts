@@ -15,6 +15,7 @@ export { AttemptSubtasks } from './subtasks';
 export * from './client';
 export { registerForSignals, unregisterForSignals } from './signals';
 export { Batcher, backoffDelay, CpuMeter } from './batcher';
+export { ProcessStats, type ProcessFigures } from './process-stats';
 
 // Re-exported from the contracts so an agent needs only this package for everyday work.
 export {

@@ -1,4 +1,4 @@
-import { backoffDelay, Batcher, CpuMeter } from '@swarm-mesh/agent-sdk';
+import { backoffDelay, Batcher, CpuMeter, ProcessStats } from '@swarm-mesh/agent-sdk';
 
 describe('Batcher', () => {
   beforeEach(() => jest.useFakeTimers());
@@ -63,5 +63,18 @@ describe('CpuMeter', () => {
     const v = m.sample();
     expect(v).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(v)).toBe(true);
+  });
+});
+
+describe('ProcessStats', () => {
+  it('reads the process figures once per interval, shared by every caller', () => {
+    const shared = new ProcessStats(60_000);
+    const a = shared.read();
+    expect(a.memoryRssBytes).toBeGreaterThan(0);
+    expect(a.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(shared.read()).toBe(a); // within the interval: the same figures, nothing re-read
+    const fresh = new ProcessStats(0);
+    const first = fresh.read();
+    expect(fresh.read()).not.toBe(first); // no interval: read again
   });
 });
