@@ -205,7 +205,27 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       (
         await pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
       ).rows.map((r) => r.pid);
-    groups.push({ name: 'postgres (bench db backends)', pids: dbPids });
+    groups.push({ name: 'postgres (bench db backends)', pids: dbPids, subset: true });
+    // and per service (application_name), to see whose statements the database works for
+    const apps = (
+      await pg.query<{ app: string }>(
+        `SELECT DISTINCT application_name AS app FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> '' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.app);
+    for (const app of apps) {
+      groups.push({
+        name: `postgres backends of ${app.split(':')[0]}`,
+        subset: true,
+        pids: async () =>
+          (
+            await pg.query<{ pid: number }>(
+              'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1',
+              [app],
+            )
+          ).rows.map((r) => r.pid),
+      });
+    }
   }
   groups.push({ name: 'bench (this process)', pids: () => [process.pid] });
   const window = (): CpuWindow | undefined => (procAvailable() ? new CpuWindow(groups) : undefined);
@@ -369,7 +389,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   const cpuPer1k = (cpu: CpuResult | undefined, n: number): number | undefined =>
     cpu?.machineBusyS === undefined ? undefined : cpu.machineBusyS / (n / 1000);
   const attributed = (cpu: CpuResult | undefined): number | undefined =>
-    cpu ? cpu.groups.filter((g) => g.name !== 'postgres (bench db backends)').reduce((s, g) => s + g.cpuS, 0) : undefined;
+    cpu ? cpu.groups.filter((g) => !g.subset).reduce((s, g) => s + g.cpuS, 0) : undefined;
 
   say('');
   say(
@@ -524,7 +544,8 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     say(`== CPU, ${title}: ${cpu.wallS.toFixed(2)} s wall, ${n} tasks`);
     const rows: Array<Array<string | number | undefined>> = [['process', 'pids', 'CPU s', 'CPU s / 1k tasks', '% of one core']];
     for (const g of cpu.groups) {
-      const name = g.name === 'postgres (bench db backends)' ? '  of which: backends of the bench database' : g.name;
+      const name =
+        g.name === 'postgres (bench db backends)' ? '  of which: backends of the bench database' : g.subset ? `    ${g.name}` : g.name;
       rows.push([name, g.processes, g.cpuS, g.cpuS / (n / 1000), (100 * g.cpuS) / cpu.wallS]);
     }
     const att = attributed(cpu)!;

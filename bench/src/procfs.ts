@@ -152,12 +152,15 @@ export interface ProcessGroup {
   pids(): number[] | Promise<number[]>;
   /** Peak RSS is reported for the group's processes (false for shared servers' many backends). */
   memory?: boolean;
+  /** Part of another group's processes (shown indented, not added to the sum). */
+  subset?: boolean;
 }
 
 export interface GroupCpu {
   name: string;
   cpuS: number;
   processes: number;
+  subset?: boolean;
 }
 
 /** CPU seconds of groups of processes over a window: `start()`, then `stop()`. */
@@ -197,7 +200,7 @@ export class CpuWindow {
         // a process born inside the window counts from zero
         cpuS += end - (this.startCpu.get(pid) ?? 0);
       }
-      groups.push({ name: g.name, cpuS, processes });
+      groups.push({ name: g.name, cpuS, processes, ...(g.subset ? { subset: true } : {}) });
     }
     return {
       wallS,
