@@ -12,6 +12,7 @@ import {
   DatabaseUnavailableError,
   DuplicateIdempotencyKeyError,
   EventMessages,
+  InternalError,
   InvalidStateTransitionError,
   MAX_TASK_INPUT_BYTES,
   MAX_TASK_RESULT_BYTES,
@@ -42,6 +43,7 @@ import { NoTuning, type TaskTuning } from '../tuning/task-tuning';
 import { type AgentRecord, agentState, dispatchable, freeSlots, type Liveness } from './agent-record';
 import { backoffDelay } from './backoff';
 import type { CoordinatorMetrics } from './coordinator.metrics';
+import { InternalErrorGuard } from './internal-error-guard';
 import { ReadyQueues } from './ready-queues';
 import { pickAgent } from './routing';
 import {
@@ -115,6 +117,8 @@ export interface AgentErrorEntry {
 }
 
 const ACTIVE_RUN_STATES = new Set(['dispatched', 'running']);
+/** Shortest time between two rebuilds of the working set after internal errors (InternalErrorGuard). */
+const INTERNAL_ERROR_RELOAD_INTERVAL_MS = 30_000;
 
 /**
  * The coordinator's single writer. Every change (submits, results, reports, cancels, timers,
@@ -143,6 +147,8 @@ export class CoordinatorEngine {
   private stopped = false;
   private reloading: Promise<void> | null = null;
   private idleWaiters: Array<() => void> = [];
+  /** Unexpected exceptions inside ticks: logged, counted, the working set rebuilt (rate-limited). */
+  private readonly guard: InternalErrorGuard;
   /** Running workflows (rebuilt from Postgres at start). */
   readonly workflows = new Map<string, WorkflowRecord>();
   /** Reads of workflows, templates, trees and subtasks. */
@@ -170,6 +176,10 @@ export class CoordinatorEngine {
     private readonly tuning: TaskTuning = new NoTuning(),
   ) {
     this.queues = new ReadyQueues(options.agingStepMs, (id) => this.tasks.get(id));
+    this.guard = new InternalErrorGuard(INTERNAL_ERROR_RELOAD_INTERVAL_MS, (phase, err) => {
+      this.metrics.internalErrors.inc({ phase });
+      this.logger.error('internal error in a tick; refused or skipped, the working set will be rebuilt from Postgres', { phase, err });
+    });
     this.workflowStore = new WorkflowStore(store.pool);
     admission.onCapacity(() => this.schedule());
   }
@@ -551,23 +561,29 @@ export class CoordinatorEngine {
       try {
         this.apply(op, tick, prefetched);
       } catch (err) {
-        op.reject(err);
+        if (InternalErrorGuard.isInternal(err)) {
+          this.guard.fault(`op:${op.kind}`, err);
+          op.reject(new InternalError('the coordinator failed to apply this request (logged); nothing of it was answered as done'));
+        } else {
+          op.reject(err);
+        }
       }
     }
+    // each phase on its own: a bug in one is logged, the others and the commit still happen
     if (tick.now - this.lastSweep >= this.options.sweepIntervalMs) {
       this.lastSweep = tick.now;
-      this.sweep(tick);
+      this.guard.run('sweep', () => this.sweep(tick));
     }
-    if (this.dirtyWorkflows.size > 0) this.settleWorkflows(tick);
-    this.dispatchRound(tick);
+    if (this.dirtyWorkflows.size > 0) this.guard.run('workflows', () => this.settleWorkflows(tick));
+    this.guard.run('dispatch', () => this.dispatchRound(tick));
     if (tick.now - this.lastAgentFlush >= this.options.agentFlushIntervalMs) {
       this.lastAgentFlush = tick.now;
       for (const a of this.agents.values()) if (a.dirty || a.lastHeartbeatAt !== null) tick.agents.add(a);
     } else {
       for (const a of this.agents.values()) if (a.dirty) tick.agents.add(a);
     }
-    this.announceAgentStates(tick);
-    this.flushLazy(tick);
+    this.guard.run('agent-states', () => this.announceAgentStates(tick));
+    this.guard.run('lazy-writes', () => this.flushLazy(tick));
 
     const outbox: Array<{ id: string; subject: string; payload: unknown }> = [];
     if (tick.taskEvents.length > 0)
@@ -606,6 +622,7 @@ export class CoordinatorEngine {
         const e = this.dbError(err);
         for (const f of tick.failed) f(e);
         await this.reload();
+        this.guard.reloaded();
         return;
       }
       this.metrics.commitSeconds.observe((performance.now() - commitStarted) / 1000);
@@ -625,6 +642,10 @@ export class CoordinatorEngine {
     for (const agentId of tick.purges) void this.purgeDispatches(agentId);
     if (outbox.length > 0) this.publishOutbox(outbox);
     this.metrics.tickSeconds.observe((performance.now() - started) / 1000);
+    if (this.guard.takeReload()) {
+      this.logger.warn('rebuilding the working set from Postgres after an internal error');
+      await this.reload();
+    }
   }
 
   private dbError(err: unknown): SwarmError {
@@ -2377,31 +2398,61 @@ export class CoordinatorEngine {
       }
       if (!best) return;
       const t = best.head.task;
-      const key = ReadyQueues.key(t.tenantId, t.capability);
-      let counter = this.rr.get(key);
-      if (!counter) {
-        counter = { n: 0 };
-        this.rr.set(key, counter);
+      try {
+        const key = ReadyQueues.key(t.tenantId, t.capability);
+        let counter = this.rr.get(key);
+        if (!counter) {
+          counter = { n: 0 };
+          this.rr.set(key, counter);
+        }
+        const agent = pickAgent(
+          t,
+          best.agents,
+          t.options.routing?.strategy ?? this.options.defaultRouting,
+          counter,
+          this.tuning.poolWeights(t.tenantId, t.capability),
+        );
+        const decision = agent ? this.admission.tryAdmit(t, agent, now) : false;
+        if (decision !== true) {
+          // pinned agent busy, or no capacity granted for the task's resources yet: leave it queued
+          if (agent) t.rt.admissionBlockedAt ??= now;
+          if (decision === 'skip_queue') {
+            const i = active.findIndex((e) => e.q === best.head.queue);
+            if (i >= 0) active.splice(i, 1);
+          } else skip.add(t.id);
+          if (skip.size > 4096) return;
+          continue;
+        }
+        this.assign(t, agent!, tick);
+      } catch (err) {
+        if (!InternalErrorGuard.isInternal(err)) throw err;
+        // a task the engine cannot dispatch would stay at the head of its queue, failing every round
+        this.guard.fault('dispatch', err);
+        skip.add(t.id);
+        this.quarantine(t, tick);
       }
-      const agent = pickAgent(
-        t,
-        best.agents,
-        t.options.routing?.strategy ?? this.options.defaultRouting,
-        counter,
-        this.tuning.poolWeights(t.tenantId, t.capability),
-      );
-      const decision = agent ? this.admission.tryAdmit(t, agent, now) : false;
-      if (decision !== true) {
-        // pinned agent busy, or no capacity granted for the task's resources yet: leave it queued
-        if (agent) t.rt.admissionBlockedAt ??= now;
-        if (decision === 'skip_queue') {
-          const i = active.findIndex((e) => e.q === best.head.queue);
-          if (i >= 0) active.splice(i, 1);
-        } else skip.add(t.id);
-        if (skip.size > 4096) return;
-        continue;
-      }
-      this.assign(t, agent!, tick);
+    }
+  }
+
+  /**
+   * Fails a task that an internal error keeps the engine from handling (the error is logged with
+   * its stack), so that it cannot block its queue; the working set is rebuilt after the commit.
+   */
+  private quarantine(t: TaskRecord, tick: Tick): void {
+    try {
+      if (t.state === 'queued') this.queues.remove(t);
+      t.state = 'failed';
+      t.finishedAt = tick.now;
+      t.error = capError({
+        message: 'the coordinator hit an internal error handling this task (see its log); the task was failed so it cannot block its queue',
+        code: 'INTERNAL',
+        retryable: false,
+        at: new Date(tick.now).toISOString(),
+      });
+      this.metrics.completed.inc({ capability: t.capability, state: 'failed' });
+      this.finish(t, tick, 'task.failed', { error: t.error, reason: 'internal error' });
+    } catch (err) {
+      this.guard.fault('quarantine', err);
     }
   }
 

@@ -21,6 +21,7 @@ export class CoordinatorMetrics {
   readonly commitSeconds: Histogram;
   readonly tickRows: Histogram;
   readonly commitErrors: Counter;
+  readonly internalErrors: Counter<'phase'>;
   readonly queueDepth: Gauge<'capability' | 'priority'>;
   readonly agentsByState: Gauge<'state'>;
   readonly activeTasks: Gauge<'state'>;
@@ -84,6 +85,12 @@ export class CoordinatorMetrics {
       registers,
     });
     this.commitErrors = new Counter({ name: 'swarm_coordinator_commit_errors_total', help: 'Failed tick transactions', registers });
+    this.internalErrors = new Counter({
+      name: 'swarm_coordinator_internal_errors_total',
+      help: 'Unexpected exceptions inside ticks (bugs), by request kind or tick phase',
+      labelNames: ['phase'],
+      registers,
+    });
     this.queueDepth = new Gauge({
       name: 'swarm_queue_depth',
       help: 'Ready tasks waiting for an agent, by capability and priority',
