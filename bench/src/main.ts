@@ -299,26 +299,9 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     const idle = await startIdleAgents(namespace, o.idleAgents, note);
     cleanup.add('stop the idle agents', () => idle.stop());
     if (procAvailable()) groups.push({ name: 'idle agents (simulated)', pids: () => [idle.pid] });
-    note(`throughput again with ${o.idleAgents} idle agents connected…`);
-    tpIdle = await runThroughput({
-      client,
-      tracker,
-      n: o.tasks,
-      chunk: o.chunk,
-      inflight: o.inflight,
-      timeoutMs: completeTimeoutMs,
-      cpu: window(),
-      loop: loopWindow(),
-      log: note,
-      label: 'with idle agents',
-    });
-    if (tpIdle.missing > 0) failed = true;
-    await idle.stop();
-    if (!failed) {
-      // a control run after: the database has grown and autovacuum may have started since the
-      // first run, so "with" is compared against the mean of the runs on either side of it
-      note('throughput again without the idle agents (control for drift)…');
-      tpAfter = await runThroughput({
+    /** The batch throughput run again, as the first one ran. */
+    const again = async (label: string): Promise<ThroughputResult> => {
+      const r = await runThroughput({
         client,
         tracker,
         n: o.tasks,
@@ -328,9 +311,19 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
         cpu: window(),
         loop: loopWindow(),
         log: note,
-        label: 'control after idle agents',
+        label,
       });
-      if (tpAfter.missing > 0) failed = true;
+      if (r.missing > 0) failed = true;
+      return r;
+    };
+    note(`throughput again with ${o.idleAgents} idle agents connected…`);
+    tpIdle = await again('with idle agents');
+    await idle.stop();
+    if (!failed) {
+      // a control run after: the database has grown and autovacuum may have started since the
+      // first run, so "with" is compared against the mean of the runs on either side of it
+      note('throughput again without the idle agents (control for drift)…');
+      tpAfter = await again('control after idle agents');
     }
   }
 

@@ -11,10 +11,7 @@ import { COORDINATOR_ENV, resolveCoordinatorOptions } from '../src/config/coordi
 import { CoordinatorEngine } from '../src/engine/coordinator-engine';
 import { CoordinatorMetrics } from '../src/engine/coordinator.metrics';
 import { TaskStore } from '../src/engine/task-store';
-import { CoordinatorInit1730000000000 } from '../src/migrations/1730000000000-coordinator-init';
-import { CoordinatorHotUpdates1730000001000 } from '../src/migrations/1730000001000-coordinator-hot-updates';
-import { CoordinatorGenerations1730000002000 } from '../src/migrations/1730000002000-coordinator-generations';
-import { CoordinatorWorkflows1731100000000 } from '../src/migrations/1731100000000-coordinator-workflows';
+import { COORDINATOR_MIGRATIONS } from '../src/migrations';
 import { coordinatorStreams } from '../src/streams/stream-specs';
 import type { TaskTuning } from '../src/tuning/task-tuning';
 
@@ -55,12 +52,7 @@ describe('internal errors inside a tick (a bug does not stop the engine)', () =>
       url: db.url,
       schema: 'coordinator',
       entities: [],
-      migrations: [
-        CoordinatorInit1730000000000,
-        CoordinatorHotUpdates1730000001000,
-        CoordinatorGenerations1730000002000,
-        CoordinatorWorkflows1731100000000,
-      ],
+      migrations: COORDINATOR_MIGRATIONS,
     });
     bus = await connectTestBus({ namespace, identity: 'coordinator' });
     const options = resolveCoordinatorOptions(readEnv(COORDINATOR_ENV, { LAZY_WRITE_MS: '0' }));
