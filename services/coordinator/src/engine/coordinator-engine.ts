@@ -2425,7 +2425,6 @@ export class CoordinatorEngine {
         }
         this.assign(t, agent!, tick);
       } catch (err) {
-        if (!InternalErrorGuard.isInternal(err)) throw err;
         // a task the engine cannot dispatch would stay at the head of its queue, failing every round
         this.guard.fault('dispatch', err);
         skip.add(t.id);

@@ -7,8 +7,9 @@ import { SwarmError } from '@swarm-mesh/contracts';
  * before one commit. An unexpected exception (not a `SwarmError`, i.e. not a request refused
  * for a reason) used to escape the tick: the whole write set was dropped, the callers of every
  * request in it were never answered, and the same exception came back on every later tick, so
- * the engine stalled. Now the failing request is refused with `INTERNAL`, a failing phase is
- * abandoned for this tick, and the rest of the tick commits. What the failing code changed in
+ * the engine stalled. Now the failing request is refused with `INTERNAL` (a SwarmError it
+ * throws is a refusal and goes to its caller as before), a failing phase is abandoned for this
+ * tick, and the rest of the tick commits. What the failing code changed in
  * memory before it threw may not match Postgres, so the working set is then rebuilt from
  * Postgres — at most once per `minReloadIntervalMs`, so that a bug hit on every tick costs one
  * rebuild per interval instead of a rebuild loop.
@@ -38,12 +39,14 @@ export class InternalErrorGuard {
     this.report(phase, err);
   }
 
-  /** Runs one phase of a tick: an internal error is recorded and swallowed, a SwarmError passes. */
+  /**
+   * Runs one phase of a tick. Any exception is recorded and swallowed: a phase has no caller to
+   * refuse, so even a SwarmError escaping it is a bug.
+   */
   run(phase: string, fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      if (!InternalErrorGuard.isInternal(err)) throw err;
       this.fault(phase, err);
     }
   }
