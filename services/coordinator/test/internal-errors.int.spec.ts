@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TaskErrorDto } from '@swarm-mesh/contracts';
+import type { ResultBatch, TaskErrorDto } from '@swarm-mesh/contracts';
 import { ensureStream, type MeshBus } from '@swarm-mesh/messaging';
 import { openServiceDataSource } from '@swarm-mesh/persistence';
 import { MetricsRegistry, readEnv } from '@swarm-mesh/service-kit';
@@ -133,5 +133,17 @@ describe('internal errors inside a tick (a bug does not stop the engine)', () =>
     // the first batch's dispatched tasks survived the rebuild as they were
     const again = await states([ok1, ok3]);
     expect([again.get(ok1)?.state, again.get(ok3)?.state]).toEqual(['dispatched', 'dispatched']);
+  });
+
+  it('abandonResults (a poison results message) fails the attempts it reports with INTERNAL, not retried', async () => {
+    const [task] = await engine.submit('default', [{ capability: 'ok.cap', input: { n: 6 } }]);
+    await eventually(async () => (await states([task!.id])).get(task!.id)?.state === 'dispatched', { description: 'dispatched' });
+    const [row] = await ds.query<Array<{ epoch: number }>>('SELECT lease_epoch AS epoch FROM coordinator.tasks WHERE id = $1', [task!.id]);
+    const batch = { agentId: 'worker-1', instanceId: 'i', results: [{ taskId: task!.id, epoch: Number(row!.epoch) }] };
+    await engine.abandonResults(batch as unknown as ResultBatch, 'result could not be applied');
+    await eventually(async () => ['failed', 'dead_lettered'].includes((await states([task!.id])).get(task!.id)?.state ?? ''), {
+      description: 'the attempt failed for good',
+    });
+    expect((await states([task!.id])).get(task!.id)!.error).toMatchObject({ code: 'INTERNAL', retryable: false });
   });
 });

@@ -87,7 +87,8 @@ type Op =
   | ({ kind: 'checkpoint'; agentId: string; req: CheckpointRequest } & Resolver<void>)
   | ({ kind: 'register'; reg: AgentRegistration } & Resolver<AgentRegisterReply>)
   | ({ kind: 'control'; tenantId: string; agentId: string; action: AgentAction } & Resolver<AgentRecord>)
-  | ({ kind: 'lost'; taskId: string; epoch: number; reason: string } & Resolver<void>)
+  /** An attempt the agent no longer holds (retried), or — fatal — whose result cannot be applied (failed, INTERNAL). */
+  | ({ kind: 'lost'; taskId: string; epoch: number; reason: string; fatal?: boolean } & Resolver<void>)
   | ({ kind: 'preempt'; taskId: string; reason: string } & Resolver<boolean>)
   | ({ kind: 'fail'; taskId: string; error: TaskErrorDto } & Resolver<boolean>)
   | ({
@@ -319,6 +320,19 @@ export class CoordinatorEngine {
 
   applyResults(batch: ResultBatch): Promise<void> {
     return this.enqueueOp<void>((r) => ({ kind: 'results', batch, ...r }));
+  }
+
+  /**
+   * Gives up on a results message the engine keeps refusing with INTERNAL (a bug applying it):
+   * every attempt it reports that is still current ends failed with code INTERNAL, not retried,
+   * so the message can be dropped instead of coming back forever.
+   */
+  abandonResults(batch: ResultBatch, reason: string): Promise<void> {
+    return Promise.all(
+      batch.results.map((r) =>
+        this.enqueueOp<void>((res) => ({ kind: 'lost', taskId: r.taskId, epoch: r.epoch, reason, fatal: true, ...res })),
+      ),
+    ).then(() => undefined);
   }
 
   applyReports(batch: AgentReportBatch): Promise<void> {
@@ -802,8 +816,10 @@ export class CoordinatorEngine {
         return this.applySpawn(op, tick, pre);
       case 'lost': {
         const t = this.tasks.get(op.taskId);
-        if (t && t.epoch === op.epoch && ACTIVE_RUN_STATES.has(t.state))
-          this.endAttempt(t, tick, 'lost', { message: op.reason, code: 'ATTEMPT_LOST', retryable: true });
+        if (t && t.epoch === op.epoch && ACTIVE_RUN_STATES.has(t.state)) {
+          if (op.fatal) this.endAttempt(t, tick, 'failed', { message: op.reason, code: 'INTERNAL', retryable: false });
+          else this.endAttempt(t, tick, 'lost', { message: op.reason, code: 'ATTEMPT_LOST', retryable: true });
+        }
         tick.after.push(() => op.resolve());
         tick.failed.push(op.reject);
         return;

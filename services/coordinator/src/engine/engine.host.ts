@@ -26,6 +26,7 @@ import { agentState } from './agent-record';
 import { CoordinatorEngine } from './coordinator-engine';
 import { CoordinatorMetrics } from './coordinator.metrics';
 import { OutboxRelay } from './outbox-relay';
+import { applyResultItems } from './result-intake';
 import { TaskStore } from './task-store';
 
 /**
@@ -121,9 +122,7 @@ export class EngineHost implements OnApplicationBootstrap, BeforeApplicationShut
       def: AgentProtocol.results,
       maxBatch: 200,
       prefetch: 2000,
-      handler: async (items) => {
-        await Promise.all(items.map((it) => this.engine.applyResults(it.body)));
-      },
+      handler: (items) => applyResultItems(this.engine, items, this.logger),
     });
     this.relay.start();
     this.logger.info('coordinator engine started', { options: this.options });
