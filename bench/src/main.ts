@@ -192,6 +192,28 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
 
   // ── what is measured: processes, grouped ────────────────────────────────────────────────
   const groups: ProcessGroup[] = [];
+  /**
+   * Runs a CHECKPOINT before each measured run, so every run starts at the same point of
+   * Postgres's checkpoint cycle: right after one, each page a run touches first costs a full-page
+   * image in the WAL; a checkpoint landing in the middle of a run instead made identical runs
+   * differ by tens of percent. Needs a superuser (or pg_checkpoint); skipped with a note otherwise.
+   */
+  let settle = async (): Promise<void> => undefined;
+  if (mesh) {
+    const admin = new Client({ connectionString: mesh.databaseUrl });
+    await admin.connect();
+    cleanup.add('close the checkpoint connection', () => admin.end());
+    settle = async () => {
+      try {
+        await admin.query('CHECKPOINT');
+      } catch (err) {
+        note(
+          `CHECKPOINT before the measured runs is not possible (${(err as Error).message}); runs start wherever the checkpoint cycle is`,
+        );
+        settle = async () => undefined;
+      }
+    };
+  }
   if (mesh && procAvailable()) {
     for (const p of mesh.processes) groups.push({ name: p.name, pids: () => (p.name === 'demo-swarm' ? withDescendants(p.pid) : [p.pid]) });
     const natsPid = listenerPid(natsPort());
@@ -265,6 +287,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     if (profiling) selfProfiler?.start();
     else selfProfiler?.stop();
   };
+  await settle();
   if (!failed) toggleProfiles();
 
   // ── throughput ──────────────────────────────────────────────────────────────────────────
@@ -317,12 +340,14 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       return r;
     };
     note(`throughput again with ${o.idleAgents} idle agents connected…`);
+    await settle();
     tpIdle = await again('with idle agents');
     await idle.stop();
     if (!failed) {
       // a control run after: the database has grown and autovacuum may have started since the
       // first run, so "with" is compared against the mean of the runs on either side of it
       note('throughput again without the idle agents (control for drift)…');
+      await settle();
       tpAfter = await again('control after idle agents');
     }
   }
@@ -332,6 +357,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   let rr: RateResult | undefined;
   if ((o.mode === 'rate' || o.mode === 'both') && !failed) {
     note(`rate: ${o.rate}/s for ${o.durationS} s…`);
+    if (tp) await settle();
     if (mesh && procAvailable() && o.rssEveryS > 0) rssSampler = sampleRss(mesh.processes, o.rssEveryS * 1000);
     rr = await runRate({
       client,

@@ -830,6 +830,62 @@ const FIXTURES: Fixture[] = [
     ],
   },
   {
+    cls: C.CreateTaskItem,
+    valid: [
+      { tenantId: TENANT, task: submitTask, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      { tenantId: TENANT, task: submitTask },
+    ],
+    invalid: [
+      { why: 'task missing', body: { tenantId: TENANT }, path: 'task' },
+      { why: 'empty traceparent', body: { tenantId: TENANT, task: submitTask, traceparent: '' }, path: 'traceparent' },
+    ],
+  },
+  {
+    cls: C.CreateTasksRequest,
+    valid: [
+      {
+        items: [
+          { tenantId: TENANT, task: submitTask },
+          { tenantId: 'acme', task: { capability: 'content.write' } },
+        ],
+      },
+    ],
+    invalid: [
+      { why: 'no items', body: { items: [] }, path: 'items' },
+      {
+        why: 'second item invalid',
+        body: {
+          items: [
+            { tenantId: TENANT, task: submitTask },
+            { tenantId: TENANT, task: { capability: 'Bad!' } },
+          ],
+        },
+        path: 'items.1.task.capability',
+      },
+    ],
+  },
+  {
+    cls: C.ItemErrorDto,
+    valid: [
+      { code: 'UNKNOWN_CAPABILITY', message: 'no agent offers x', details: { capabilities: ['x'] }, retryable: false },
+      { code: 'TIMEOUT', message: '', retryable: true },
+    ],
+    invalid: [
+      { why: 'lower-case code', body: { code: 'timeout', message: 'x', retryable: true }, path: 'code' },
+      { why: 'retryable missing', body: { code: 'TIMEOUT', message: 'x' }, path: 'retryable' },
+    ],
+  },
+  {
+    cls: C.CreateTaskOutcome,
+    valid: [{ task }, { error: { code: 'DUPLICATE_IDEMPOTENCY_KEY', message: 'taken', retryable: false } }],
+    invalid: [{ why: 'task invalid', body: { task: with_(task, { state: 'done' }) }, path: 'task.state' }],
+  },
+  {
+    cls: C.CreateTasksReply,
+    valid: [{ items: [{ task }, { error: { code: 'TIMEOUT', message: 'late', retryable: true } }] }, { items: [] }],
+    invalid: [{ why: 'not an array', body: { items: {} }, path: 'items' }],
+  },
+  {
     cls: C.GetTaskRequest,
     valid: [{ tenantId: TENANT, taskId: UUID_A }],
     invalid: [{ why: 'task id not a UUID', body: { tenantId: TENANT, taskId: 'abc' }, path: 'taskId' }],

@@ -2,8 +2,19 @@
 export interface BatcherOptions<I, R> {
   /** Flush as soon as this many items wait. Default 500. */
   maxBatch?: number;
-  /** Longest an item waits for companions. Default 2 ms. */
+  /**
+   * Longest an item waits for companions. Default 2 ms. 0 = no timer: a batch takes what arrived
+   * in the same event-loop turn (it leaves on `setImmediate`), plus whatever queued up while the
+   * batches in flight were busy (natural batching: no added latency when idle).
+   */
   maxDelayMs?: number;
+  /**
+   * Weight of an item (e.g. its approximate size in bytes) for `maxWeight`. Default: none (only
+   * `maxBatch` limits a batch).
+   */
+  weigh?: (item: I) => number;
+  /** A batch stops growing before its total weight would exceed this (it always takes one item). Default: unlimited. */
+  maxWeight?: number;
   /** Batches in flight at once. Default 1 (strict group commit). */
   concurrency?: number;
   /**
@@ -26,6 +37,7 @@ interface Pending<I, R> {
 export class Batcher<I, R> {
   private queue: Pending<I, R>[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private inflight = 0;
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
@@ -61,7 +73,8 @@ export class Batcher<I, R> {
       this.flushNow();
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.flushNow(), this.maxDelayMs);
+    if (this.maxDelayMs <= 0) this.immediate ??= setImmediate(() => this.flushNow());
+    else this.timer ??= setTimeout(() => this.flushNow(), this.maxDelayMs);
   }
 
   private flushNow(): void {
@@ -69,11 +82,28 @@ export class Batcher<I, R> {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
     while (this.queue.length > 0 && this.inflight < this.concurrency) {
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.queue.splice(0, this.takeCount());
       this.inflight++;
       void this.run(batch);
     }
+  }
+
+  /** How many queued items the next batch takes: up to maxBatch, and within maxWeight (at least one). */
+  private takeCount(): number {
+    const { weigh, maxWeight } = this.options;
+    const limit = Math.min(this.maxBatch, this.queue.length);
+    if (!weigh || maxWeight === undefined) return limit;
+    let total = 0;
+    for (let i = 0; i < limit; i++) {
+      total += weigh(this.queue[i]!.item);
+      if (total > maxWeight) return Math.max(1, i);
+    }
+    return limit;
   }
 
   private async run(batch: Pending<I, R>[]): Promise<void> {

@@ -163,4 +163,43 @@ describe('Batcher (group commit)', () => {
     await expect(b.add(1)).rejects.toThrow('batcher closed');
     await b.close(); // idempotent
   });
+
+  it('maxDelayMs 0 gathers what arrives in the same event-loop turn, without a timer', async () => {
+    const c = controlledFlush<number>();
+    const b = new Batcher<number, string>({ maxDelayMs: 0, concurrency: 2, flush: c.flush });
+    const first = [1, 2, 3].map((i) => b.add(i));
+    expect(c.batches).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(c.batches).toEqual([[1, 2, 3]]);
+    const second = [4, 5].map((i) => b.add(i));
+    await new Promise((r) => setImmediate(r));
+    expect(c.batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    for (const g of c.gates) g.resolve();
+    await expect(Promise.all([...first, ...second])).resolves.toEqual(['ok:1', 'ok:2', 'ok:3', 'ok:4', 'ok:5']);
+    await b.close();
+  });
+
+  it('a batch stops before its weight would exceed maxWeight, and always takes at least one item', async () => {
+    const c = controlledFlush<number>();
+    const b = new Batcher<number, string>({ maxDelayMs: 1_000, maxBatch: 100, weigh: (n) => n, maxWeight: 10, flush: c.flush });
+    const all = [4, 5, 2, 30, 1, 1].map((i) => b.add(i));
+    // close() flushes at once; concurrency 1: the rest follow one after the other
+    const closing = b.close();
+    expect(c.batches[0]).toEqual([4, 5]);
+    c.gates[0]!.resolve();
+    await batchesStarted(c.batches, 2);
+    expect(c.batches[1]).toEqual([2]);
+    c.gates[1]!.resolve();
+    await batchesStarted(c.batches, 3);
+    expect(c.batches[2]).toEqual([30]);
+    c.gates[2]!.resolve();
+    await batchesStarted(c.batches, 4);
+    expect(c.batches[3]).toEqual([1, 1]);
+    c.gates[3]!.resolve();
+    await expect(Promise.all(all)).resolves.toEqual(['ok:4', 'ok:5', 'ok:2', 'ok:30', 'ok:1', 'ok:1']);
+    await closing;
+  });
 });

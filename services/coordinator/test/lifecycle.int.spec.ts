@@ -265,4 +265,40 @@ describe('task lifecycle (coordinator process, SDK agents, real NATS and Postgre
     // another tenant cannot see the task
     await expect(mesh.get(first!.id, 'other-tenant')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
   });
+
+  it('answers gathered single submits (tasks.create_many) item by item: one refused item fails alone', async () => {
+    await mesh.agent({ id: 'many-1', domain: 'data', concurrency: 10 }, { 'many.work': (ctx) => ({ n: ctx.input.n }) });
+    const [taken] = await mesh.submit([{ capability: 'many.work', idempotencyKey: 'many-taken', input: { n: -1 } }]);
+    const reply = await mesh.bus.request(TaskCommands.createMany, {
+      items: [
+        { tenantId: 'default', task: { capability: 'many.work', input: { n: 1 } } },
+        { tenantId: 'default', task: { capability: 'many.work', idempotencyKey: 'many-taken' } },
+        { tenantId: 'default', task: { capability: 'never.registered' } },
+        { tenantId: 'acme', task: { capability: 'many.work', input: { n: 2 } } },
+        { tenantId: 'default', task: { capability: 'many.work', input: { n: 3 }, priority: 'HIGH', labels: { via: 'many' } } },
+      ],
+    });
+    expect(reply.items).toHaveLength(5);
+    const [one, dup, unknown, otherTenant, three] = reply.items;
+    expect(one!.error).toBeUndefined();
+    expect(one!.task).toMatchObject({ tenantId: 'default', capability: 'many.work', input: { n: 1 } });
+    expect(dup).toEqual({
+      error: expect.objectContaining({
+        code: 'DUPLICATE_IDEMPOTENCY_KEY',
+        details: expect.objectContaining({ existingTaskId: taken!.id }),
+      }),
+    });
+    expect(unknown).toEqual({ error: expect.objectContaining({ code: 'UNKNOWN_CAPABILITY', retryable: false }) });
+    // capabilities are per tenant: nobody serves many.work for acme
+    expect(otherTenant!.error?.code).toBe('UNKNOWN_CAPABILITY');
+    expect(three!.task).toMatchObject({ priority: 'HIGH', labels: { via: 'many' } });
+    // the created ones run like any other task
+    const done = await mesh.waitFor([one!.task!.id, three!.task!.id]);
+    expect(done.map((t) => [t.state, t.result])).toEqual([
+      ['succeeded', { n: 1 }],
+      ['succeeded', { n: 3 }],
+    ]);
+    await expect(mesh.bus.request(TaskCommands.createMany, { items: [] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await Promise.all(mesh.agents.splice(0).map((a) => a.stop()));
+  });
 });

@@ -39,6 +39,10 @@ export const GATEWAY_ENV = {
     max: 5_000,
   }),
   GATEWAY_AUDIT_FLUSH_MS: int('Group-commit delay of audit writes', { default: 2, min: 0, max: 1_000 }),
+  GATEWAY_SUBMIT_INFLIGHT: int(
+    'Messages carrying single submits (POST /tasks) in flight to the coordinator at once; requests arriving meanwhile leave together in the next one. 0 = each alone',
+    { default: 2, min: 0, max: 64 },
+  ),
   GATEWAY_STREAM_MAX_BUFFER_BYTES: int('A WebSocket client further behind than this loses events (it is told how many)', {
     default: 4 * 1024 * 1024,
     min: 1024,

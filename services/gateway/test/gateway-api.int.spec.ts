@@ -199,6 +199,27 @@ describe('tasks', () => {
     expect(stub.last()).toMatchObject({ command: 'coordinator.tasks.create', body: { tenantId: 'default', task } });
   });
 
+  it('concurrent POST /tasks leave gathered (tasks.create_many); each request keeps its own outcome and trace', async () => {
+    const before = stub.gathered.length;
+    stub.once(TaskCommands.create, () => {
+      throw new UnknownCapabilityError(['nobody.does']);
+    });
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, n) => admin('POST', '/api/v1/tasks', { body: { capability: 'data.fetch', input: { n } } })),
+    );
+    // exactly one of them met the refusal; the others were created
+    expect(rs.filter((r) => r.status === 422).map((r) => r.body.code)).toEqual(['UNKNOWN_CAPABILITY']);
+    const created = rs.filter((r) => r.status === 201);
+    expect(created).toHaveLength(39);
+    expect(new Set(created.map((r) => (r.body.input as { n: number }).n)).size).toBe(39);
+    const sizes = stub.gathered.slice(before);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    // every forwarded item carries the trace of its own request
+    const traces = stub.calls.slice(-40).map((c) => c.traceId);
+    for (const r of created) expect(traces).toContain(r.headers.get('x-trace-id'));
+  });
+
   it('POST /tasks/batch forwards all tasks in one command and answers 201 {tasks}', async () => {
     const tasks = [{ capability: 'data.fetch' }, { capability: 'content.write', priority: 'LOW' }];
     const r = await admin('POST', '/api/v1/tasks/batch', { body: { tasks } });

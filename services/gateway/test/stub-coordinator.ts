@@ -6,10 +6,13 @@ import {
   type Priority,
   QueueCommands,
   type SubmitTaskDto,
+  type SwarmError,
   TaskCommands,
+  type TaskDto,
   type TaskState,
 } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
+import { traceIdOf } from '@swarm-mesh/telemetry';
 import { agentFixture, deadLetterFixture, queueFixture, taskFixture } from './fixtures';
 
 /** One command the stub received (validated by the real contract classes). */
@@ -42,6 +45,8 @@ type AnyCommand = CommandDefinition<object, object>;
  */
 export class StubCoordinator {
   readonly calls: StubCall[] = [];
+  /** Item counts of the tasks.create_many messages received (single submits a gateway gathered). */
+  readonly gathered: number[] = [];
   private readonly overrides = new Map<string, Handler>();
   private running = false;
 
@@ -115,18 +120,35 @@ export class StubCoordinator {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const [def, fallback] of this.defaults) {
-      this.bus.handle(def, async (raw, ctx) => {
-        const req = raw as StubRequest;
-        this.calls.push({ command: def.name, body: JSON.parse(JSON.stringify(req)) as Record<string, unknown>, traceId: ctx.traceId });
-        const override = this.overrides.get(def.name);
-        if (override) {
-          this.overrides.delete(def.name);
-          return (await override(req)) as object;
-        }
-        return fallback(req) as object;
-      });
+    // single submits a gateway gathers: each item is answered like its own tasks.create
+    this.bus.handle(TaskCommands.createMany, async (req, ctx) => {
+      this.gathered.push(req.items.length);
+      const items = await Promise.all(
+        req.items.map(async (item) => {
+          try {
+            const traceId = traceIdOf(item.traceparent) ?? ctx.traceId;
+            return { task: (await this.answer(TaskCommands.create, item as unknown as StubRequest, traceId)) as TaskDto };
+          } catch (err) {
+            return { error: (err as SwarmError).toWire() };
+          }
+        }),
+      );
+      return { items };
+    });
+    for (const [def] of this.defaults) {
+      this.bus.handle(def, (raw, ctx) => this.answer(def, raw as StubRequest, ctx.traceId));
     }
+  }
+
+  private async answer(def: AnyCommand, req: StubRequest, traceId: string | undefined): Promise<object> {
+    this.calls.push({ command: def.name, body: JSON.parse(JSON.stringify(req)) as Record<string, unknown>, traceId });
+    const override = this.overrides.get(def.name);
+    if (override) {
+      this.overrides.delete(def.name);
+      return (await override(req)) as object;
+    }
+    const fallback = this.defaults.find(([d]) => d === def)![1];
+    return fallback(req) as object;
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,8 @@ import { QueueDepthsDto } from '../dto/queue.dto';
 import {
   CancelTaskRequest,
   CreateTaskRequest,
+  CreateTasksReply,
+  CreateTasksRequest,
   GetTaskRequest,
   ListTasksRequest,
   SetTaskPriorityRequest,
@@ -33,6 +35,16 @@ export const TaskCommands = {
     timeoutMs: 30_000,
     maxPayloadBytes: 512 * 1024,
     description: 'Submit one task; replies with the whole task once it is durable.',
+  }),
+  createMany: defineCommand({
+    service: 'coordinator',
+    command: 'tasks.create_many',
+    request: CreateTasksRequest,
+    reply: CreateTasksReply,
+    timeoutMs: 30_000,
+    maxPayloadBytes: 8 * 1024 * 1024,
+    description:
+      'Independent single submits gathered by a gateway: each item is created or refused on its own (as with tasks.create); replies once the created ones are durable.',
   }),
   get: defineCommand({
     service: 'coordinator',

@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsDefined,
   IsIn,
   IsInt,
@@ -16,8 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PRIORITIES, type Priority, TASK_STATES, type TaskState } from '../enums';
-import { AGENT_ID_RE, CAPABILITY_RE, TENANT_ID_RE } from '../validation/validators';
-import { MAX_BATCH_TASKS, SubmitTaskDto, SubmittedTaskDto } from './task.dto';
+import { AGENT_ID_RE, CAPABILITY_RE, IsPlainObject, TENANT_ID_RE } from '../validation/validators';
+import { MAX_BATCH_TASKS, SubmitTaskDto, SubmittedTaskDto, TaskDto } from './task.dto';
 
 /** Fields every tenant-scoped command carries; the gateway sets tenantId from the API key. */
 export class TenantScopedDto {
@@ -49,6 +50,71 @@ export class CreateTaskRequest extends TenantScopedDto {
   @ValidateNested()
   @Type(() => SubmitTaskDto)
   task!: SubmitTaskDto;
+}
+
+/** One task of `coordinator.tasks.create_many`: what one `POST /tasks` carries. */
+export class CreateTaskItem extends TenantScopedDto {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => SubmitTaskDto)
+  task!: SubmitTaskDto;
+
+  /** W3C traceparent of the caller's span for this task (its trace continues from there). */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  traceparent?: string;
+}
+
+/**
+ * `coordinator.tasks.create_many`: independent single submits gathered into one message by a
+ * gateway. Each item succeeds or fails on its own, exactly as if sent alone with `tasks.create`.
+ */
+export class CreateTasksRequest {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH_TASKS)
+  @ValidateNested({ each: true })
+  @Type(() => CreateTaskItem)
+  items!: CreateTaskItem[];
+}
+
+/** A coded error of one item (the wire form of a SwarmError). */
+export class ItemErrorDto {
+  @Matches(/^[A-Z][A-Z0-9_]{0,99}$/)
+  code!: string;
+
+  @IsString()
+  @Length(0, 16_000)
+  message!: string;
+
+  @IsOptional()
+  @IsPlainObject()
+  details?: Record<string, unknown>;
+
+  @IsBoolean()
+  retryable!: boolean;
+}
+
+/** The outcome of one item: the created task, or why it was refused (exactly one of the two). */
+export class CreateTaskOutcome {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TaskDto)
+  task?: TaskDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ItemErrorDto)
+  error?: ItemErrorDto;
+}
+
+export class CreateTasksReply {
+  /** One outcome per request item, in request order. */
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => CreateTaskOutcome)
+  items!: CreateTaskOutcome[];
 }
 
 /** `coordinator.tasks.get` */

@@ -1,20 +1,27 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import {
   CancelTaskRequest,
+  type CreateTaskItem,
+  type CreateTaskOutcome,
+  type CreateTasksReply,
   CreateTaskRequest,
+  CreateTasksRequest,
   GetTaskRequest,
+  InternalError,
   ListTasksRequest,
   NotFoundError,
   PRIORITY_RANK,
   SetTaskPriorityRequest,
   type SubmitTasksReply,
   SubmitTasksRequest,
+  SwarmError,
   TaskCommands,
   type TaskDto,
   type TaskPageDto,
 } from '@swarm-mesh/contracts';
-import { HandleCommand } from '@swarm-mesh/service-kit';
+import { HandleCommand, LOGGER } from '@swarm-mesh/service-kit';
+import { context, fromTraceparent, type Logger, meshTracer, recordError, SpanKind, trace } from '@swarm-mesh/telemetry';
 import { EngineHost } from '../engine/engine.host';
 import { toSubmittedTaskDto, toTaskDto } from '../engine/task-record';
 import { encodeCursor } from '../engine/task-store';
@@ -22,7 +29,10 @@ import { encodeCursor } from '../engine/task-store';
 /** Task commands: submit (group-committed), read, list, cancel, re-prioritise. */
 @Controller()
 export class TaskCommandsController {
-  constructor(private readonly host: EngineHost) {}
+  constructor(
+    private readonly host: EngineHost,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   @HandleCommand(TaskCommands.submit)
   async submit(@Payload() req: SubmitTasksRequest): Promise<SubmitTasksReply> {
@@ -34,6 +44,44 @@ export class TaskCommandsController {
   async create(@Payload() req: CreateTaskRequest): Promise<TaskDto> {
     const [task] = await this.host.engine.submit(req.tenantId, [req.task]);
     return toTaskDto(task!);
+  }
+
+  /**
+   * Single submits a gateway gathered: every item goes into the engine as its own submit (they
+   * share the tick's one commit) and is answered on its own. Each item gets the server span a
+   * `tasks.create` request would have, under the gateway's span for it, so every task's trace
+   * reads the same whichever way it came.
+   */
+  @HandleCommand(TaskCommands.createMany)
+  async createMany(@Payload() req: CreateTasksRequest): Promise<CreateTasksReply> {
+    return { items: await Promise.all(req.items.map((item) => this.createItem(item))) };
+  }
+
+  private async createItem(item: CreateTaskItem): Promise<CreateTaskOutcome> {
+    const parent = fromTraceparent(item.traceparent);
+    const span = meshTracer().startSpan(
+      `handle ${TaskCommands.create.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': TaskCommands.createMany.subject,
+          'swarm.message.type': TaskCommands.create.name,
+        },
+      },
+      parent,
+    );
+    try {
+      const [task] = await context.with(trace.setSpan(parent, span), () => this.host.engine.submit(item.tenantId, [item.task]));
+      return { task: toTaskDto(task!) };
+    } catch (err) {
+      const se = err instanceof SwarmError ? err : new InternalError('internal error');
+      if (!(err instanceof SwarmError)) this.logger.error('task create failed', { err });
+      recordError(span, se);
+      return { error: se.toWire() };
+    } finally {
+      span.end();
+    }
   }
 
   @HandleCommand(TaskCommands.get)

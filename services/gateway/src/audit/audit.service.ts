@@ -34,6 +34,8 @@ interface AuditRow extends Omit<AuditStart, 'recorded'> {
 
 interface AuditCompletion {
   id: string;
+  /** Statements it was part of that failed. */
+  tries: number;
   outcome: AuditOutcome;
   httpStatus: number;
   targetId: string | null;
@@ -64,12 +66,35 @@ const INSERT_SQL = `
               $11::jsonb[], $12::boolean[])
     AS u(id, tenant_id, actor, key_id, action, target_type, target_id, outcome, http_status, trace_id, details, completed)`;
 
-const COMPLETE_SQL = `
+/** Completions as a data-modifying CTE; parameters from `$first` on. */
+const completeCte = (first: number): string => `
   UPDATE gateway.audit_log a
      SET outcome = u.outcome, http_status = u.http_status, target_id = COALESCE(a.target_id, u.target_id),
          details = COALESCE(u.details, a.details), completed_at = now()
-    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[]) AS u(id, outcome, http_status, target_id, details)
+    FROM unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::int[], $${first + 3}::text[], $${first + 4}::jsonb[])
+      AS u(id, outcome, http_status, target_id, details)
    WHERE a.id = u.id`;
+
+const COMPLETE_SQL = completeCte(1);
+/** New entries and completions of earlier ones in one statement (one round trip). */
+const INSERT_AND_COMPLETE_SQL = `WITH ins AS (${INSERT_SQL}), done AS (${completeCte(13)}) SELECT 1`;
+
+/** How long a completion may wait to ride along with the next batch of new entries before it is written alone. */
+const COMPLETION_LINGER_MS = 50;
+/** Most completions one statement carries. */
+const MAX_COMPLETIONS = 2_000;
+/** Statements a completion may fail in (Postgres unavailable) before it is given up (the entry stays pending). */
+const COMPLETION_TRIES = 3;
+
+function completeParams(rows: AuditCompletion[]): unknown[] {
+  return [
+    rows.map((r) => r.id),
+    rows.map((r) => r.outcome),
+    rows.map((r) => r.httpStatus),
+    rows.map((r) => r.targetId),
+    rows.map((r) => (r.details ? JSON.stringify(r.details) : null)),
+  ];
+}
 
 function insertParams(rows: AuditRow[]): unknown[] {
   return [
@@ -127,7 +152,10 @@ export function auditStartOf(req: FastifyRequest, reply: FastifyReply, principal
 @Injectable()
 export class AuditService implements OnModuleDestroy {
   private readonly inserts: Batcher<AuditRow, void>;
-  private readonly completions: Batcher<AuditCompletion, void>;
+  /** Completions waiting to ride along with the next insert batch (or their own statement after COMPLETION_LINGER_MS). */
+  private completions: AuditCompletion[] = [];
+  private completionTimer: NodeJS.Timeout | null = null;
+  private completionFlush: Promise<void> | null = null;
 
   constructor(
     @Inject(DATA_SOURCE) private readonly db: DataSource,
@@ -140,29 +168,70 @@ export class AuditService implements OnModuleDestroy {
       maxDelayMs,
       concurrency: 2,
       flush: async (rows) => {
-        await this.db.query(INSERT_SQL, insertParams(rows));
-        return rows.map(() => undefined);
-      },
-    });
-    this.completions = new Batcher<AuditCompletion, void>({
-      maxBatch: 500,
-      maxDelayMs: Math.max(maxDelayMs, 5),
-      concurrency: 1,
-      flush: async (rows) => {
-        await this.db.query(COMPLETE_SQL, [
-          rows.map((r) => r.id),
-          rows.map((r) => r.outcome),
-          rows.map((r) => r.httpStatus),
-          rows.map((r) => r.targetId),
-          rows.map((r) => (r.details ? JSON.stringify(r.details) : null)),
-        ]);
+        const done = this.takeCompletions();
+        try {
+          if (done.length === 0) await this.db.query(INSERT_SQL, insertParams(rows));
+          else await this.db.query(INSERT_AND_COMPLETE_SQL, [...insertParams(rows), ...completeParams(done)]);
+        } catch (err) {
+          this.retryCompletions(done, err);
+          throw err;
+        }
         return rows.map(() => undefined);
       },
     });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.inserts.close(), this.completions.close()]);
+    await this.inserts.close();
+    await this.flushCompletions();
+  }
+
+  private takeCompletions(): AuditCompletion[] {
+    const done = this.completions.length <= MAX_COMPLETIONS ? this.completions : this.completions.slice(0, MAX_COMPLETIONS);
+    this.completions = this.completions.length <= MAX_COMPLETIONS ? [] : this.completions.slice(MAX_COMPLETIONS);
+    if (this.completions.length === 0 && this.completionTimer) {
+      clearTimeout(this.completionTimer);
+      this.completionTimer = null;
+    }
+    return done;
+  }
+
+  /** Completions whose statement failed go back to the queue, up to COMPLETION_TRIES statements each. */
+  private retryCompletions(done: AuditCompletion[], err: unknown): void {
+    const again = done.filter((c) => ++c.tries < COMPLETION_TRIES);
+    if (again.length < done.length)
+      this.logger.error('audit completion failed; the entries stay pending', {
+        auditIds: done.filter((c) => c.tries >= COMPLETION_TRIES).map((c) => c.id),
+        err,
+      });
+    if (again.length === 0) return;
+    this.completions.unshift(...again);
+    this.armCompletionTimer();
+  }
+
+  private armCompletionTimer(): void {
+    this.completionTimer ??= setTimeout(() => {
+      this.completionTimer = null;
+      void this.flushCompletions();
+    }, COMPLETION_LINGER_MS);
+    this.completionTimer.unref();
+  }
+
+  /** Writes the waiting completions in statements of their own (nothing else took them in time). */
+  private async flushCompletions(): Promise<void> {
+    if (this.completionFlush) return this.completionFlush;
+    this.completionFlush = (async () => {
+      while (this.completions.length > 0) {
+        const done = this.takeCompletions();
+        try {
+          await this.db.query(COMPLETE_SQL, completeParams(done));
+        } catch (err) {
+          this.retryCompletions(done, err);
+          return;
+        }
+      }
+    })().finally(() => (this.completionFlush = null));
+    return this.completionFlush;
   }
 
   /** Writes the pending entry; resolves once it is committed (the effect may then start). */
@@ -176,11 +245,13 @@ export class AuditService implements OnModuleDestroy {
     }
   }
 
-  /** Completes an entry with the outcome (not awaited by the request: group-committed shortly after). */
+  /**
+   * Completes an entry with the outcome. Not awaited by the request: it rides along with the next
+   * batch of new entries, or is written on its own after COMPLETION_LINGER_MS.
+   */
   complete(id: string, outcome: AuditOutcome, httpStatus: number, targetId: string | null, details: Record<string, unknown> | null): void {
-    this.completions.add({ id, outcome, httpStatus, targetId, details }).catch((err: unknown) => {
-      this.logger.error('audit completion failed; the entry stays pending', { auditId: id, err });
-    });
+    this.completions.push({ id, tries: 0, outcome, httpStatus, targetId, details });
+    this.armCompletionTimer();
   }
 
   /** Records a finished call in one write (refusals, failed gateway-owned changes). */

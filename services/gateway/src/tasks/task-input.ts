@@ -2,15 +2,16 @@ import { MAX_TASK_INPUT_BYTES, type SubmitTaskDto, SwarmError } from '@swarm-mes
 
 /**
  * Rejects a task whose input is larger than MAX_TASK_INPUT_BYTES of JSON (413 PAYLOAD_TOO_LARGE)
- * before it is forwarded. `index` names the task in a batch.
+ * before it is forwarded. `index` names the task in a batch. Returns the input's JSON size (UTF-16
+ * code units: exact for ASCII, a close estimate otherwise).
  */
-export function assertTaskInputSize(task: SubmitTaskDto, index?: number): void {
-  if (task.input === undefined || task.input === null) return;
+export function assertTaskInputSize(task: SubmitTaskDto, index?: number): number {
+  if (task.input === undefined || task.input === null) return 2;
   const json = JSON.stringify(task.input);
   // a UTF-16 code unit encodes to at most 3 UTF-8 bytes: small inputs need no exact count
-  if (json.length * 3 <= MAX_TASK_INPUT_BYTES) return;
+  if (json.length * 3 <= MAX_TASK_INPUT_BYTES) return json.length;
   const sizeBytes = Buffer.byteLength(json);
-  if (sizeBytes <= MAX_TASK_INPUT_BYTES) return;
+  if (sizeBytes <= MAX_TASK_INPUT_BYTES) return sizeBytes;
   const path = index === undefined ? 'input' : `tasks.${index}.input`;
   throw new SwarmError('PAYLOAD_TOO_LARGE', `${path} is ${sizeBytes} bytes of JSON; the limit is ${MAX_TASK_INPUT_BYTES}`, {
     path,

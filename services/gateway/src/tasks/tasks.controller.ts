@@ -20,6 +20,7 @@ import { UUID_PARAM_SCHEMA, UuidParamPipe } from '../http/path-params';
 import { ApiBodyFrom, ApiCreatedBody, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
 import { openApiSchemas } from '../openapi/validator-schemas';
 import { assertTaskInputSize, rethrowOversizedSubmit } from './task-input';
+import { TaskSubmitter } from './task-submitter';
 import { CancelTaskBody, ListTasksQuery, SetTaskPriorityBody, SubmitTaskBatchBody, TaskDecisionBody } from './tasks.dto';
 
 const TASK_ID = ApiPathParam('id', 'Task id', UUID_PARAM_SCHEMA);
@@ -34,7 +35,10 @@ openApiSchemas.annotate(SubmitTaskDto, 'input', {
 @ApiKeyAuth()
 @Controller(`${API_PREFIX}/tasks`)
 export class TasksController {
-  constructor(@Inject(MESH_BUS) private readonly bus: MeshBus) {}
+  constructor(
+    @Inject(MESH_BUS) private readonly bus: MeshBus,
+    private readonly submitter: TaskSubmitter,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -43,9 +47,9 @@ export class TasksController {
   @ApiCreatedBody(TaskDto, 'The created task')
   @ApiErrors(403, 409, 413, 422)
   async submit(@Body() task: SubmitTaskDto, @CurrentPrincipal() p: Principal): Promise<TaskDto> {
-    assertTaskInputSize(task);
-    return this.bus
-      .request(TaskCommands.create, { tenantId: p.tenantId, task })
+    const inputBytes = assertTaskInputSize(task);
+    return this.submitter
+      .create(p.tenantId, task, inputBytes)
       .catch((err: unknown) => rethrowOversizedSubmit(err, task, this.bus.nc.info?.max_payload));
   }
 

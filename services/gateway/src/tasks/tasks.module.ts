@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TaskSubmitter } from './task-submitter';
 import { TasksController } from './tasks.controller';
 
-@Module({ controllers: [TasksController] })
+@Module({ controllers: [TasksController], providers: [TaskSubmitter] })
 export class TasksModule {}
