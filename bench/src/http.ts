@@ -1,10 +1,11 @@
 /**
- * The bench's REST clients: a lean keep-alive `node:http` client (default, so the bench's own
- * CPU stays small) and the SDK's SwarmClient (`--submit sdk`, Node's fetch).
+ * The bench's REST clients: a lean keep-alive HTTP/1.1 client on raw sockets (default, so the
+ * bench's own CPU — the load generator shares the two cores with the mesh — stays small, as wrk's
+ * would) and the SDK's SwarmClient (`--submit sdk`, Node's fetch).
  */
 import { SwarmClient } from '@swarm-mesh/agent-sdk';
 import type { SubmitTaskDto } from '@swarm-mesh/contracts';
-import http from 'node:http';
+import net from 'node:net';
 
 export class HttpError extends Error {
   constructor(
@@ -29,45 +30,152 @@ export interface TaskSubmitter {
   close(): void;
 }
 
+interface Reply {
+  status: number;
+  text: string;
+}
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+const REQUEST_TIMEOUT_MS = 120_000;
+
+/**
+ * One keep-alive connection carrying one request at a time (no pipelining). Parses just what the
+ * gateway sends: a status line, headers with Content-Length (or chunked transfer encoding), a body.
+ */
+class Connection {
+  private readonly socket: net.Socket;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private headerEnd = -1;
+  private status = 0;
+  private bodyLength = -1;
+  private chunked = false;
+  private current: { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  closed = false;
+
+  constructor(host: string, port: number) {
+    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error('connection closed by the server')));
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  send(head: string, body: Buffer | undefined): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)), REQUEST_TIMEOUT_MS);
+      this.current = { resolve, reject, timer };
+      this.socket.write(body ? Buffer.concat([Buffer.from(head), body]) : head);
+    });
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.size += d.length;
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [buf];
+    if (this.headerEnd < 0) {
+      this.headerEnd = buf.indexOf(CRLF2);
+      if (this.headerEnd < 0) return;
+      const head = buf.toString('latin1', 0, this.headerEnd);
+      this.status = Number(head.slice(9, 12));
+      const len = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
+      this.bodyLength = len ? Number(len[1]) : this.chunked ? -1 : 0;
+    }
+    const start = this.headerEnd + 4;
+    let text: string | undefined;
+    if (this.chunked) {
+      text = dechunk(buf, start);
+      if (text === undefined) return;
+    } else {
+      if (this.size < start + this.bodyLength) return;
+      text = buf.toString('utf8', start, start + this.bodyLength);
+    }
+    const done = this.current;
+    this.chunks = [];
+    this.size = 0;
+    this.headerEnd = -1;
+    this.current = undefined;
+    if (done) {
+      clearTimeout(done.timer);
+      done.resolve({ status: this.status, text });
+    }
+  }
+
+  private fail(err: Error): void {
+    this.closed = true;
+    const c = this.current;
+    this.current = undefined;
+    if (c) {
+      clearTimeout(c.timer);
+      c.reject(err);
+    }
+    this.socket.destroy();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+/** The body of a complete chunked message from `start`, or undefined while it is incomplete. */
+function dechunk(buf: Buffer, start: number): string | undefined {
+  const parts: Buffer[] = [];
+  let at = start;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at);
+    if (eol < 0) return undefined;
+    const n = parseInt(buf.toString('latin1', at, eol), 16);
+    if (n === 0) return buf.length >= eol + 4 ? Buffer.concat(parts).toString('utf8') : undefined;
+    if (buf.length < eol + 2 + n + 2) return undefined;
+    parts.push(buf.subarray(eol + 2, eol + 2 + n));
+    at = eol + 2 + n + 2;
+  }
+}
+
 export class RestSubmitter implements TaskSubmitter {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
-  private readonly base: URL;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private readonly host: string;
+  private readonly port: number;
+  private readonly hostHeader: string;
 
   constructor(
     baseUrl: string,
     private readonly apiKey: string,
   ) {
-    this.base = new URL(baseUrl);
+    const base = new URL(baseUrl);
+    this.host = base.hostname;
+    this.port = Number(base.port || 80);
+    this.hostHeader = base.host;
   }
 
-  private call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.base.hostname,
-          port: this.base.port || 80,
-          method,
-          path: `/api/v1${path}`,
-          headers: {
-            authorization: `Bearer ${this.apiKey}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-          },
-          timeout: 120_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 120 s`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    const head =
+      `${method} /api/v1${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nAuthorization: Bearer ${this.apiKey}\r\n` +
+      `Accept: application/json\r\nConnection: keep-alive\r\n` +
+      (payload ? `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n` : '') +
+      '\r\n';
+    let conn = this.idle.pop();
+    while (conn?.closed) conn = this.idle.pop();
+    if (!conn) {
+      conn = new Connection(this.host, this.port);
+      this.all.add(conn);
+    }
+    try {
+      const reply = await conn.send(head, payload);
+      this.idle.push(conn);
+      return reply;
+    } catch (err) {
+      this.all.delete(conn);
+      throw new Error(`${method} ${path}: ${(err as Error).message}`);
+    }
   }
 
   async submitBatch(tasks: SubmitTaskDto[]): Promise<Submitted[]> {
@@ -79,6 +187,8 @@ export class RestSubmitter implements TaskSubmitter {
   async submitOne(task: SubmitTaskDto): Promise<Submitted> {
     const r = await this.call('POST', '/tasks', task);
     if (r.status !== 201 && r.status !== 200) throw new HttpError(r.status, r.text, 'POST /tasks');
+    // a TaskDto starts with its id: no need to parse the whole task
+    if (r.text.startsWith('{"id":"') && r.text[43] === '"') return { id: r.text.slice(7, 43) };
     return JSON.parse(r.text) as Submitted;
   }
 
@@ -94,7 +204,9 @@ export class RestSubmitter implements TaskSubmitter {
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const c of this.all) c.close();
+    this.all.clear();
+    this.idle.length = 0;
   }
 }
 

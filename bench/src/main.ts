@@ -123,8 +123,35 @@ async function run(o: BenchOptions): Promise<number> {
   }
 }
 
+/**
+ * A fixed piece of CPU work like the mesh's (JSON in and out, small objects), timed in ms: the best
+ * of three. On shared virtual machines the same work takes up to twice as long from one minute
+ * to the next; printing it before and after lets runs taken at different times be compared.
+ */
+function calibrationMs(): number {
+  const item = {
+    id: '8b0a5b7e-3f2d-4c1e-9a6b-2d4f6e8a0c1b',
+    capability: 'infra.noop',
+    input: { n: 1, tags: ['a', 'b'] },
+    priority: 'MEDIUM',
+  };
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    let n = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const copy = JSON.parse(JSON.stringify({ ...item, seq: i })) as { seq: number };
+      n += copy.seq;
+    }
+    if (n < 0) throw new Error('unreachable');
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => void, note: (s: string) => void): Promise<number> {
   const started = performance.now();
+  const speedBefore = calibrationMs();
   const profileDir = o.profile.length > 0 ? resolve(o.profileDir ?? defaultProfileDir(REPO_ROOT)) : undefined;
   const namespace = o.reuse ? (process.env.SWARM_NAMESPACE ?? '') : randomNamespace('bench');
   const [load1] = loadavg();
@@ -141,6 +168,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   if ((busyPct ?? 0) > 20) {
     say(`  note: other work keeps the machine ${busyPct?.toFixed(0)}% busy; machine-wide CPU and throughput include it`);
   }
+  say(`  machine speed: a fixed JSON workload took ${speedBefore.toFixed(1)} ms (lower is faster; compare runs only at similar speeds)`);
 
   const nc = await connectMesh({ servers: testNatsUrl(), name: `bench:${namespace || 'default'}` });
   const bus = new MeshBus({ nc, identity: 'client:bench', namespace });
@@ -417,7 +445,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       : `Mesh: 5 services + 1 demo-swarm process, ${o.agents} infra.noop agents × ${o.concurrency} slots`,
   );
   say(
-    `      submit via ${o.submit === 'rest' ? 'REST (node:http keep-alive)' : 'SDK SwarmClient (fetch)'}${o.reuse ? '' : `; OpenTelemetry ${o.trace ? 'on' : 'off'}`}`,
+    `      submit via ${o.submit === 'rest' ? 'REST (raw HTTP/1.1 keep-alive)' : 'SDK SwarmClient (fetch)'}${o.reuse ? '' : `; OpenTelemetry ${o.trace ? 'on' : 'off'}`}`,
   );
   say('      latency = task.succeeded seen on EVENTS by the bench − time its submit request was SENT (rate run: scheduled send time)');
 
@@ -652,6 +680,10 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     if (files.length === 0) say('  no profile was written (a process did not exit cleanly?)');
   }
 
+  const speedAfter = calibrationMs();
+  say('');
+  say(`machine speed: the fixed JSON workload took ${speedBefore.toFixed(1)} ms before the runs, ${speedAfter.toFixed(1)} ms after`);
+
   // ── the contract line ───────────────────────────────────────────────────────────────────
   const main = tp ?? undefined;
   const tasks = main ? main.tasks : (rr?.scheduled ?? 0);
@@ -720,6 +752,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       memory.filter((m) => !m.name.startsWith('nats-server')).map((m) => [m.name.split(' ')[0], round(m.peakMb, 1)]),
     ),
     bench_cpu_s: round(processCpuS(process.pid), 2),
+    machine_speed_ms: { before: round(speedBefore, 1), after: round(speedAfter, 1) },
     seconds: round((performance.now() - started) / 1000, 1),
   };
   const ok = !failed && missing === 0 && duplicates === 0;
