@@ -4,6 +4,7 @@ import {
   createEnvelope,
   decodeEnvelope,
   encodeEnvelope,
+  encodeEnvelopeJson,
   type MessageDefinition,
   namespacedName,
   namespacedQueue,
@@ -346,7 +347,6 @@ export class MeshBus {
     body: T,
     opts: DurablePublishOptions<P> = {},
   ): Promise<PubAck> {
-    const logical = def.subjectFor(...((opts.params ?? []) as P));
     const env = createEnvelope({
       from: this.identity,
       to: opts.to ?? '*',
@@ -355,7 +355,37 @@ export class MeshBus {
       ttl: opts.ttlMs ?? 0,
       body,
     });
-    const data = encodeEnvelope(env);
+    return this.publishEncoded(def, encodeEnvelope(env), opts.msgId ?? env.id, opts);
+  }
+
+  /**
+   * `publishDurable` for a body that is already JSON text (serialised once by the caller, e.g.
+   * into an outbox row): it is put into the envelope as it is, not parsed and serialised again.
+   * It must be the JSON of a valid `T`: receivers validate it as always.
+   */
+  async publishDurableJson<T extends object, P extends unknown[]>(
+    def: MessageDefinition<T, P>,
+    bodyJson: string,
+    opts: DurablePublishOptions<P> = {},
+  ): Promise<PubAck> {
+    const { body: _none, ...env } = createEnvelope({
+      from: this.identity,
+      to: opts.to ?? '*',
+      type: def.name,
+      priority: opts.priority ?? this.defaultPriority,
+      ttl: opts.ttlMs ?? 0,
+      body: {},
+    });
+    return this.publishEncoded(def, encodeEnvelopeJson(env, bodyJson), opts.msgId ?? env.id, opts);
+  }
+
+  private async publishEncoded<T extends object, P extends unknown[]>(
+    def: MessageDefinition<T, P>,
+    data: Uint8Array,
+    msgID: string,
+    opts: DurablePublishOptions<P>,
+  ): Promise<PubAck> {
+    const logical = def.subjectFor(...((opts.params ?? []) as P));
     const h = opts.headers ?? natsHeaders();
     let span;
     if (def.traced) {
@@ -365,7 +395,6 @@ export class MeshBus {
       });
       injectTrace(h, trace.setSpan(context.active(), span));
     }
-    const msgID = opts.msgId ?? env.id;
     const retries = opts.retries ?? 20;
     try {
       for (let attempt = 0; ; attempt++) {

@@ -435,6 +435,18 @@ describe('JetStream', () => {
     expect(await count()).toBe(2);
   });
 
+  it('publishDurableJson sends a pre-serialised body that decodes like any other', async () => {
+    const jsm = await client.jsm();
+    const msgId = `json-${randomUUID()}`;
+    const ack = await client.publishDurableJson(DedupMsg, JSON.stringify({ text: 'pre-encoded "quoted" \\ body' }), { msgId });
+    const again = await client.publishDurableJson(DedupMsg, JSON.stringify({ text: 'ignored' }), { msgId });
+    expect(again.duplicate).toBe(true);
+    const stored = await jsm.streams.getMessage(streamName(), { seq: ack.seq });
+    const decoded = client.decodeMessage(DedupMsg, stored);
+    expect(decoded.body).toEqual({ text: 'pre-encoded "quoted" \\ body' });
+    expect(decoded.ctx.envelope).toMatchObject({ from: client.identity, type: DedupMsg.name, deliveryStatus: 'sent' });
+  });
+
   it('startBatchConsumer delivers batches, acks them, and terminates invalid messages', async () => {
     const durable = await ensureConsumer(client, { stream: STREAM.name, durable: 'batch_worker', filterSubject: BatchMsg.subject });
     const texts = Array.from({ length: 30 }, (_, i) => `m${i}`);

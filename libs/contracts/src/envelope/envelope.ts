@@ -37,6 +37,16 @@ export function encodeEnvelope<T extends object>(env: AgentMessage<T>): Uint8Arr
 }
 
 /**
+ * Serialises an envelope whose body is already JSON text (written once by the caller, e.g. into
+ * an outbox row), without parsing and serialising the body again. `bodyJson` must be the JSON of
+ * a plain object.
+ */
+export function encodeEnvelopeJson(env: Omit<AgentMessage<object>, 'body'>, bodyJson: string): Uint8Array {
+  const head = JSON.stringify(env);
+  return Buffer.from(`${head.slice(0, -1)},"body":${bodyJson}}`);
+}
+
+/**
  * Decodes and validates an envelope from the wire (size limit, JSON, shape, envelope fields,
  * ttl). The body is returned as parsed JSON; validate it against its definition next.
  */

@@ -34,6 +34,8 @@ import {
   type TaskDecisionRequest,
   type TaskState,
   type TaskTier,
+  type MeshEventBatch,
+  type MeshEventDto,
 } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
 import { fromTraceparent, type Logger, meshTracer, SpanKind, toTraceparent, trace } from '@swarm-mesh/telemetry';
@@ -59,7 +61,7 @@ import {
   type TaskLink,
   type TaskRecord,
 } from './task-record';
-import type { DeadLetterRow, TaskStore } from './task-store';
+import type { DeadLetterRow, OutboxRow, TaskStore } from './task-store';
 import { type PendingControl, Tick } from './tick';
 import { TimerHeap, type TimerKind } from './timer-heap';
 import { normalizeValidation, summarize, type ValidationReport, type ValidationSpec, validateResult } from '../validation/output-validator';
@@ -170,7 +172,7 @@ export class CoordinatorEngine {
     private readonly logger: Logger,
     private readonly metrics: CoordinatorMetrics,
     /** Publishes committed outbox rows (events); set by the outbox relay. */
-    private readonly publishOutbox: (rows: Array<{ id: string; subject: string; payload: unknown }>) => void,
+    private readonly publishOutbox: (rows: OutboxRow[]) => void,
     /** Resource admission (the allocator's credits); default: admit everything. */
     private readonly admission: AdmissionGate = new AlwaysAdmit(),
     /** Learned timeouts from the performance optimizer; default: none. */
@@ -599,21 +601,16 @@ export class CoordinatorEngine {
     this.guard.run('agent-states', () => this.announceAgentStates(tick));
     this.guard.run('lazy-writes', () => this.flushLazy(tick));
 
-    const outbox: Array<{ id: string; subject: string; payload: unknown }> = [];
-    if (tick.taskEvents.length > 0)
-      outbox.push({ id: randomUUID(), subject: EventMessages.tasks.subject, payload: { source: 'coordinator', events: tick.taskEvents } });
-    if (tick.agentEvents.length > 0)
-      outbox.push({
-        id: randomUUID(),
-        subject: EventMessages.agents.subject,
-        payload: { source: 'coordinator', events: tick.agentEvents },
-      });
-    if (tick.workflowEvents.length > 0)
-      outbox.push({
-        id: randomUUID(),
-        subject: EventMessages.workflows.subject,
-        payload: { source: 'coordinator', events: tick.workflowEvents },
-      });
+    // each events message is serialised once: the outbox row stores this text and the relay publishes it
+    const outbox: OutboxRow[] = [];
+    const batch = (subject: string, events: MeshEventDto[]): OutboxRow => ({
+      id: randomUUID(),
+      subject,
+      json: JSON.stringify({ source: 'coordinator', events } satisfies MeshEventBatch),
+    });
+    if (tick.taskEvents.length > 0) outbox.push(batch(EventMessages.tasks.subject, tick.taskEvents));
+    if (tick.agentEvents.length > 0) outbox.push(batch(EventMessages.agents.subject, tick.agentEvents));
+    if (tick.workflowEvents.length > 0) outbox.push(batch(EventMessages.workflows.subject, tick.workflowEvents));
 
     if (tick.hasWrites()) {
       const commitStarted = performance.now();

@@ -1,13 +1,7 @@
-import { EventMessages, type MeshEventBatch } from '@swarm-mesh/contracts';
+import { EventMessages } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
 import type { Logger } from '@swarm-mesh/telemetry';
-import type { TaskStore } from './task-store';
-
-interface OutboxRow {
-  id: string;
-  subject: string;
-  payload: unknown;
-}
+import type { OutboxRow, TaskStore } from './task-store';
 
 const DEFS = new Map<string, typeof EventMessages.tasks>(Object.values(EventMessages).map((d) => [d.subject, d]));
 
@@ -50,7 +44,7 @@ export class OutboxRelay {
     }
     this.inflight++;
     try {
-      await this.bus.publishDurable(def, row.payload as MeshEventBatch, { msgId: `outbox:${row.id}`, retries: 5 });
+      await this.bus.publishDurableJson(def, row.json, { msgId: `outbox:${row.id}`, retries: 5 });
       this.markDone(row.id);
       return true;
     } catch (err) {
