@@ -1,2 +1,3 @@
 export * from './data-source';
 export * from './batcher';
+export * from './pg-array';

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import { pgArray, type PgArrayElement } from '@swarm-mesh/persistence';
 import type { TaskErrorDto, TaskState } from '@swarm-mesh/contracts';
 import { InvalidCursorError } from '@swarm-mesh/contracts';
 import type { AgentRecord } from './agent-record';
@@ -218,7 +219,7 @@ const TASK_RECORD = `id uuid, tenant_id text, capability text, priority smallint
 interface ArrayColumn {
   name: string;
   type: string;
-  value: (t: TaskRecord) => unknown;
+  value: (t: TaskRecord) => PgArrayElement;
   /** SQL of the value in the SET / SELECT list (`v.<name>` by default). */
   sql?: string;
 }
@@ -459,7 +460,7 @@ export class TaskStore {
     const addArrays = (bit: number, tasks: TaskRecord[], columns: ArrayColumn[], sql: (first: number) => string): void => {
       if (tasks.length === 0) return;
       const first = values.length + 1;
-      for (const c of columns) values.push(tasks.map(c.value));
+      for (const c of columns) values.push(pgArray(tasks.map(c.value)));
       parts.push(sql(first));
       mask |= bit;
     };

@@ -1,3 +1,4 @@
+import { pgArray } from '@swarm-mesh/persistence';
 import type { DataSource } from 'typeorm';
 import type { SampleRow } from './event-mapper';
 
@@ -27,7 +28,8 @@ const SAMPLE_COLUMNS = [
 ] as const;
 
 const COLS = SAMPLE_COLUMNS.map(([c]) => c).join(', ');
-const COL_TYPES = SAMPLE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');
+/** One array parameter per column ($2…): Postgres reads typed arrays for less CPU than one JSON document. */
+const UNNEST = `unnest(${SAMPLE_COLUMNS.map(([, t], i) => `$${i + 2}::${t}[]`).join(', ')}) AS x(${COLS})`;
 const KEY = 'tenant_id, bucket_start, capability, pool, agent_id';
 const ADDITIVE = [
   'attempts',
@@ -54,7 +56,7 @@ const ADDITIVE = [
 
 /**
  * ONE statement per batch (one round trip, atomic):
- * 1. the samples, from a JSON array (`jsonb_to_recordset`), `ON CONFLICT (task_id, attempt)`:
+ * 1. the samples, one array per column (`unnest`), `ON CONFLICT (task_id, attempt)`:
  *    a redelivered attempt changes nothing, except that an attempt row learns that its task
  *    ended (a task cancelled while waiting for its retry);
  * 2. the rollup increments of exactly the rows the statement inserted (or ended), so a
@@ -64,7 +66,7 @@ const ADDITIVE = [
  */
 const INGEST = `
 WITH x AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${COL_TYPES})
+  SELECT * FROM ${UNNEST}
 ), ins AS (
   INSERT INTO performance.execution_samples AS s (${COLS})
   SELECT ${COLS} FROM x
@@ -76,7 +78,7 @@ WITH x AS (
     WHERE s.task_state IS NULL AND EXCLUDED.task_state IS NOT NULL
   RETURNING s.*, (xmax = 0) AS inserted
 ), r AS (
-  SELECT tenant_id, to_timestamp(floor(extract(epoch FROM finished_at) * 1000 / $2) * $2 / 1000.0) AS bucket_start,
+  SELECT tenant_id, to_timestamp(floor(extract(epoch FROM finished_at) * 1000 / $1) * $1 / 1000.0) AS bucket_start,
          capability, coalesce(pool, '') AS pool, coalesce(agent_id, '') AS agent_id,
          (inserted AND attempt > 0) AS att, outcome, run_ms, queue_wait_ms, total_ms, cost, tokens_in, tokens_out,
          validation, task_state, deadline_at, finished_at
@@ -170,8 +172,8 @@ export class SampleWriter {
       }
     }
     const returned = await this.ds.query<Array<{ task_id: string; attempt: number; inserted: boolean }>>(INGEST, [
-      JSON.stringify(unique),
       this.bucketMs,
+      ...SAMPLE_COLUMNS.map(([c]) => pgArray(unique.map((r) => r[c]))),
     ]);
     for (const r of returned) {
       const u = byKey.get(r.task_id + r.attempt);
