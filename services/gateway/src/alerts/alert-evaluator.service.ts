@@ -62,7 +62,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
-    this.unsubscribe = this.hub.on((events) => this.onEvents(events));
+    this.unsubscribe = this.hub.on(
+      (events) => this.onEvents(events),
+      () => this.leader && this.rules.length > 0,
+    );
     await this.renewLease();
     const lease = setInterval(() => void this.renewLease(), Math.max(100, Math.floor(this.leaseMs / 3)));
     const tick = setInterval(() => this.tick(), this.tickMs);

@@ -77,7 +77,12 @@ export class StreamServer implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
-    this.unsubscribe.push(this.hub.on((events) => this.broadcast(events)));
+    this.unsubscribe.push(
+      this.hub.on(
+        (events) => this.broadcast(events),
+        () => this.clients.size > 0,
+      ),
+    );
     this.unsubscribe.push(
       this.flags.onChange((name, enabled) => {
         const f = this.flags.list().find((x) => x.name === name);
