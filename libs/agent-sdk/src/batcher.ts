@@ -1,7 +1,9 @@
 /**
  * Gathers items for up to `delayMs` after the first one arrives (or until `maxItems`), then
  * hands them to `flush` in one batch. `delayMs` 0 flushes on the next turn of the event loop,
- * so items produced in the same tick still travel together.
+ * so items produced in the same tick still travel together. `onDue` (default: this batcher's
+ * `flushNow`) is what runs when the delay is over: batchers that flush each other from it leave
+ * together, in one write to the connection.
  */
 export class Batcher<T> {
   private items: T[] = [];
@@ -12,6 +14,7 @@ export class Batcher<T> {
     private readonly delayMs: number,
     private readonly maxItems: number,
     private readonly flush: (items: T[]) => void,
+    private readonly onDue: () => void = () => this.flushNow(),
   ) {}
 
   /** Items waiting for the next flush. */
@@ -26,8 +29,8 @@ export class Batcher<T> {
       return;
     }
     if (this.timer || this.immediate) return;
-    if (this.delayMs <= 0) this.immediate = setImmediate(() => this.flushNow());
-    else this.timer = setTimeout(() => this.flushNow(), this.delayMs);
+    if (this.delayMs <= 0) this.immediate = setImmediate(this.onDue);
+    else this.timer = setTimeout(this.onDue, this.delayMs);
   }
 
   /** Flushes whatever is waiting now (in batches of at most maxItems). */
