@@ -2526,6 +2526,7 @@ export class CoordinatorEngine {
         const span = spans[i]!;
         const errors = t.attempts.filter((a) => a.error).map((a) => a.error!);
         const pool = this.admission.poolOf?.(t.id);
+        const startToCloseMs = this.startToCloseOf(t);
         return {
           taskId: t.id,
           tenantId: t.tenantId,
@@ -2538,30 +2539,36 @@ export class CoordinatorEngine {
           ...(t.checkpoint ? { checkpoint: t.checkpoint } : {}),
           previousErrors: errors,
           ...(t.deadline !== null ? { deadline: new Date(t.deadline).toISOString() } : {}),
-          ...(this.startToCloseOf(t) !== undefined ? { startToCloseMs: this.startToCloseOf(t) } : {}),
+          ...(startToCloseMs !== undefined ? { startToCloseMs } : {}),
           ...(t.options.heartbeatMs !== undefined ? { heartbeatMs: t.options.heartbeatMs } : {}),
           ...(t.traceparent ? { traceparent: toTraceparent(trace.setSpan(fromTraceparent(t.traceparent), span)) ?? t.traceparent } : {}),
           ...(pool !== undefined ? { pool } : {}),
         };
       }),
     };
-    // one message per agent unless its tasks would exceed the NATS payload limit
+    // one message per agent unless its tasks would exceed the NATS payload limit; each task is
+    // serialised once (its size decides the split, its text goes into the message as it is)
     const limit = (this.bus.nc.info?.max_payload ?? 1024 * 1024) * 0.9;
-    const parts: (typeof batch.tasks)[] = [[]];
+    const head = `{"agentId":${JSON.stringify(batch.agentId)},"instanceId":${JSON.stringify(batch.instanceId)},"tasks":[`;
+    const parts: string[][] = [[]];
     let size = 0;
     for (const item of batch.tasks) {
-      const s = Buffer.byteLength(JSON.stringify(item));
+      const json = JSON.stringify(item);
+      const s = Buffer.byteLength(json);
       if (size + s > limit && parts[parts.length - 1]!.length > 0) {
         parts.push([]);
         size = 0;
       }
-      parts[parts.length - 1]!.push(item);
+      parts[parts.length - 1]!.push(json);
       size += s;
     }
     void Promise.all(
       parts.map((part) =>
         this.bus
-          .publishDurable(AgentProtocol.dispatch, { ...batch, tasks: part }, { params: [agent.id], msgId: `dispatch:${randomUUID()}` })
+          .publishDurableJson(AgentProtocol.dispatch, `${head}${part.join(',')}]}`, {
+            params: [agent.id],
+            msgId: `dispatch:${randomUUID()}`,
+          })
           .catch((err: unknown) =>
             this.logger.error('dispatch publish failed; the ack timeout will requeue', { agentId: agent.id, tasks: part.length, err }),
           ),

@@ -46,7 +46,12 @@ export class Tick {
   /** Run when the commit fails (reject callers). */
   readonly failed: Array<(err: unknown) => void> = [];
 
-  constructor(readonly now: number) {}
+  /** `now` as an ISO string, the `ts` of every event of the tick (built once). */
+  readonly nowIso: string;
+
+  constructor(readonly now: number) {
+    this.nowIso = new Date(now).toISOString();
+  }
 
   /** Marks a task row as changed (a task inserted in this tick stays an insert). */
   touch(t: TaskRecord): void {
@@ -61,7 +66,7 @@ export class Tick {
   taskEvent(t: TaskRecord, type: string, data: Record<string, unknown> = {}): void {
     this.taskEvents.push({
       type,
-      ts: new Date(this.now).toISOString(),
+      ts: this.nowIso,
       tenantId: t.tenantId,
       data: {
         taskId: t.id,
@@ -78,7 +83,7 @@ export class Tick {
   workflowEvent(w: WorkflowRecord, type: string, data: Record<string, unknown> = {}): void {
     this.workflowEvents.push({
       type,
-      ts: new Date(this.now).toISOString(),
+      ts: this.nowIso,
       tenantId: w.tenantId,
       data: { workflowId: w.id, name: w.name, state: w.state, ...data },
     });
@@ -91,7 +96,7 @@ export class Tick {
   }
 
   agentEvent(a: AgentRecord, type: string, data: Record<string, unknown> = {}): void {
-    this.agentEvents.push({ type, ts: new Date(this.now).toISOString(), tenantId: a.tenantId, data: { agentId: a.id, ...data } });
+    this.agentEvents.push({ type, ts: this.nowIso, tenantId: a.tenantId, data: { agentId: a.id, ...data } });
   }
 
   hasWrites(): boolean {
