@@ -8,7 +8,7 @@ import { TaskSubmitter } from '../src/tasks/task-submitter';
 type Sent = { command: string; body: Record<string, unknown> };
 
 /** A bus that answers like a coordinator (or like an older one that does not know create_many). */
-function fakeBus(opts: { knowsCreateMany: boolean; fail?: Error }): { bus: MeshBus; sent: Sent[] } {
+function fakeBus(opts: { knowsCreateMany: boolean; fail?: Error; maxItems?: number }): { bus: MeshBus; sent: Sent[] } {
   const sent: Sent[] = [];
   const task = (n: unknown): Partial<TaskDto> => ({ id: `t-${String(n)}`, state: 'queued' });
   const bus = {
@@ -19,6 +19,8 @@ function fakeBus(opts: { knowsCreateMany: boolean; fail?: Error }): { bus: MeshB
       if (def === TaskCommands.createMany) {
         if (!opts.knowsCreateMany) throw new ServiceUnavailableError(def.name, { reason: 'no responders' });
         const items = body.items as Array<{ task: { input: { n: number } } }>;
+        // what nats.js reports for a message over max_payload (nothing is sent)
+        if (items.length > (opts.maxItems ?? Infinity)) throw new ServiceUnavailableError(def.name, { reason: 'MAX_PAYLOAD_EXCEEDED' });
         return { items: items.map((i) => ({ task: task(i.task.input.n) })) };
       }
       return task((body.task as { input: { n: number } }).input.n);
@@ -65,6 +67,19 @@ describe('TaskSubmitter (single submits to the coordinator)', () => {
       .filter((m) => m.command === TaskCommands.createMany.name);
     expect(manyAfter.length).toBeLessThanOrEqual(1);
     expect(sent.slice(-2).map((m) => m.command)).toEqual([TaskCommands.create.name, TaskCommands.create.name]);
+    await s.onModuleDestroy();
+  });
+
+  it('a gathered message NATS refuses as too large goes again in halves; every caller gets its task', async () => {
+    const { bus, sent } = fakeBus({ knowsCreateMany: true, maxItems: 3 });
+    const s = new TaskSubmitter(bus, config(1), silentLogger);
+    const first = s.create('default', { capability: 'data.fetch', input: { n: 0 } }, 10);
+    const rest = submitAll(s, 10);
+    await first;
+    const tasks = await rest;
+    expect(tasks.map((t) => t.id)).toEqual(Array.from({ length: 10 }, (_, i) => `t-${i}`));
+    const sizes = sent.map((m) => (m.body.items as unknown[]).length);
+    expect(Math.max(...sizes)).toBeGreaterThan(3); // the refused one
     await s.onModuleDestroy();
   });
 

@@ -104,7 +104,14 @@ export class TaskSubmitter implements OnModuleDestroy {
         throw new InternalError(`${TaskCommands.createMany.name} answered ${reply.items.length} items for ${items.length}`);
       return reply.items;
     } catch (err) {
-      if (!(err instanceof SwarmError && err.code === 'SERVICE_UNAVAILABLE' && err.details?.reason === 'no responders')) throw err;
+      if (!(err instanceof SwarmError) || err.code !== 'SERVICE_UNAVAILABLE') throw err;
+      if (err.details?.reason === 'MAX_PAYLOAD_EXCEEDED' && batch.length > 1) {
+        // larger than estimated (big labels or checks): nothing was sent; send it in halves
+        const mid = Math.ceil(batch.length / 2);
+        const [a, b] = await Promise.all([this.send(batch.slice(0, mid)), this.send(batch.slice(mid))]);
+        return [...a, ...b];
+      }
+      if (err.details?.reason !== 'no responders') throw err;
       // nobody answers create_many: an older coordinator (or none at all): each item alone, as before
       this.legacyUntil = Date.now() + LEGACY_RECHECK_MS;
       this.logger.warn(`no coordinator answers ${TaskCommands.createMany.name}; sending single submits alone for a while`, {
