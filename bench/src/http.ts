@@ -138,9 +138,13 @@ function dechunk(buf: Buffer, start: number): string | undefined {
   }
 }
 
+/** Most connections to the gateway at once (node:http's agent had the same cap); further requests wait for a free one. */
+const MAX_CONNECTIONS = 256;
+
 export class RestSubmitter implements TaskSubmitter {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
+  private readonly waiting: Array<(c: Connection) => void> = [];
   private readonly host: string;
   private readonly port: number;
   private readonly hostHeader: string;
@@ -162,20 +166,40 @@ export class RestSubmitter implements TaskSubmitter {
       `Accept: application/json\r\nConnection: keep-alive\r\n` +
       (payload ? `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n` : '') +
       '\r\n';
-    let conn = this.idle.pop();
-    while (conn?.closed) conn = this.idle.pop();
-    if (!conn) {
-      conn = new Connection(this.host, this.port);
-      this.all.add(conn);
-    }
+    const conn = await this.acquire();
     try {
       const reply = await conn.send(head, payload);
-      this.idle.push(conn);
+      this.release(conn);
       return reply;
     } catch (err) {
       this.all.delete(conn);
+      const next = this.waiting.shift();
+      if (next) next(this.open());
       throw new Error(`${method} ${path}: ${(err as Error).message}`);
     }
+  }
+
+  private open(): Connection {
+    const conn = new Connection(this.host, this.port);
+    this.all.add(conn);
+    return conn;
+  }
+
+  private acquire(): Promise<Connection> {
+    let conn = this.idle.pop();
+    while (conn?.closed) {
+      this.all.delete(conn);
+      conn = this.idle.pop();
+    }
+    if (conn) return Promise.resolve(conn);
+    if (this.all.size < MAX_CONNECTIONS) return Promise.resolve(this.open());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(conn: Connection): void {
+    const next = this.waiting.shift();
+    if (next) next(conn);
+    else this.idle.push(conn);
   }
 
   async submitBatch(tasks: SubmitTaskDto[]): Promise<Submitted[]> {

@@ -555,7 +555,16 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
         `  note: the bench itself issued some requests up to ${rr.issueLagMaxMs.toFixed(0)} ms late (CPU contention); latency counts from the schedule`,
       );
     }
-    if (rr.firstSubmitError) say(`  first submit error: ${rr.firstSubmitError}`);
+    if (rr.firstSubmitError) {
+      say(`  first submit error: ${rr.firstSubmitError}`);
+      // what the services said meanwhile (they run at LOG_LEVEL=warn)
+      for (const p of mesh?.processes ?? []) {
+        const lines = p.logs().slice(-8);
+        if (lines.length === 0) continue;
+        say(`  last log lines of ${p.name}:`);
+        for (const l of lines) say(`    ${l.slice(0, 400)}`);
+      }
+    }
     if (Object.keys(rr.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(rr.otherEvents)}`);
   }
 
