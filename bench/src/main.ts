@@ -584,14 +584,20 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   }
   if (rss && rss.rows.length > 0) {
     say('');
-    say(`== Memory over the rate run: RSS sampled every ${o.rssEveryS} s (${rss.samples} samples; drift = last vs first after warm-up)`);
+    say(
+      `== Memory over the rate run: RSS sampled every ${o.rssEveryS} s (${rss.samples} samples; drift = last vs first after ` +
+        'warm-up; trend = median of the last fifth vs median of the first fifth after warm-up)',
+    );
     say(
       table([
-        ['process', 'first MiB', 'min MiB', 'max MiB', 'last MiB', 'drift %'],
-        ...rss.rows.map((r) => [r.name, r.first, r.min, r.max, r.last, r.driftPct]),
+        ['process', 'first MiB', 'min MiB', 'max MiB', 'last MiB', 'drift %', 'trend %'],
+        ...rss.rows.map((r) => [r.name, r.first, r.min, r.max, r.last, r.driftPct, r.trendPct]),
       ]),
     );
-    say(`  largest drift ${rss.maxDriftPct.toFixed(1)} % (issue 9: flat within ±10 % over a 10-minute soak at 1,000 tasks/s)`);
+    say(
+      `  largest drift ${rss.maxDriftPct.toFixed(1)} %, largest trend ${rss.maxTrendPct.toFixed(1)} % ` +
+        '(issue 9: flat within ±10 % over a 10-minute soak at 1,000 tasks/s)',
+    );
   }
 
   const cpuSection = (title: string, cpu: CpuResult | undefined, n: number): void => {
@@ -748,6 +754,8 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
           rss_samples: rss.samples,
           rss_max_drift_pct: round(rss.maxDriftPct, 1),
           rss_drift_pct: Object.fromEntries(rss.rows.map((r) => [r.name, round(r.driftPct, 1)])),
+          rss_max_trend_pct: round(rss.maxTrendPct, 1),
+          rss_trend_pct: Object.fromEntries(rss.rows.map((r) => [r.name, round(r.trendPct, 1)])),
         }
       : {}),
     ...(baseline

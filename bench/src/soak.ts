@@ -58,16 +58,27 @@ export interface RssRow {
   min: number;
   max: number;
   last: number;
+  /** Last sample vs the first one after the warm-up (one point against another: swings count). */
   driftPct: number;
+  /** Median of the last fifth of the samples vs the median of the first fifth after the warm-up (growth, not swings). */
+  trendPct: number;
 }
 
 export interface RssSampler {
-  stop(): { samples: number; rows: RssRow[]; maxDriftPct: number };
+  stop(): { samples: number; rows: RssRow[]; maxDriftPct: number; maxTrendPct: number };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /**
  * Samples the RSS of each process every `everyMs`. The first tenth of the samples (at least
- * one) is the warm-up: drift compares the last sample with the first one after it.
+ * one) is the warm-up. Drift compares the last sample with the first one after it; a heap that
+ * breathes (±20 MiB between collections) moves that figure without any growth, so the trend
+ * compares the median of the last fifth of the samples with the median of the first fifth.
  */
 export function sampleRss(processes: ReadonlyArray<{ name: string; pid: number }>, everyMs: number): RssSampler {
   const series = new Map<string, number[]>();
@@ -94,9 +105,25 @@ export function sampleRss(processes: ReadonlyArray<{ name: string; pid: number }
         const warm = s.slice(Math.max(1, Math.floor(s.length / 10)));
         const first = warm[0] ?? s[0]!;
         const last = s[s.length - 1]!;
-        rows.push({ name, first, min: Math.min(...warm), max: Math.max(...warm), last, driftPct: (100 * (last - first)) / first });
+        const fifth = Math.max(1, Math.floor(warm.length / 5));
+        const early = median(warm.slice(0, fifth));
+        const late = median(warm.slice(-fifth));
+        rows.push({
+          name,
+          first,
+          min: Math.min(...warm),
+          max: Math.max(...warm),
+          last,
+          driftPct: (100 * (last - first)) / first,
+          trendPct: (100 * (late - early)) / early,
+        });
       }
-      return { samples, rows, maxDriftPct: rows.reduce((m, r) => Math.max(m, Math.abs(r.driftPct)), 0) };
+      return {
+        samples,
+        rows,
+        maxDriftPct: rows.reduce((m, r) => Math.max(m, Math.abs(r.driftPct)), 0),
+        maxTrendPct: rows.reduce((m, r) => Math.max(m, Math.abs(r.trendPct)), 0),
+      };
     },
   };
 }
