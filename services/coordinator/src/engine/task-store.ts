@@ -261,28 +261,9 @@ const INSERT_COLUMNS: ArrayColumn[] = [
   tsCol('next_attempt_at', (t) => t.nextAttemptAt),
 ];
 
-/** What an update of a plain task rewrites (everything but the fields fixed at submit). */
-const UPDATE_COLUMNS: ArrayColumn[] = INSERT_COLUMNS.filter((c) =>
-  [
-    'id',
-    'priority',
-    'state',
-    'options',
-    'attempt',
-    'lease_epoch',
-    'agent_id',
-    'attempts',
-    'result',
-    'error',
-    'checkpoint',
-    'progress',
-    'updated_at',
-    'queued_at',
-    'started_at',
-    'finished_at',
-    'next_attempt_at',
-  ].includes(c.name),
-);
+/** Fields fixed at submit: an update of a plain task rewrites every other column (and matches on id). */
+const FIXED_AT_SUBMIT = new Set(['tenant_id', 'capability', 'input', 'idempotency_key', 'traceparent', 'labels', 'deadline', 'created_at']);
+const UPDATE_COLUMNS: ArrayColumn[] = INSERT_COLUMNS.filter((c) => !FIXED_AT_SUBMIT.has(c.name));
 
 /** `unnest($a::type[], …) AS v(col, …)` over consecutive parameters starting at `first`. */
 function unnestFrom(columns: ArrayColumn[], first: number): string {
