@@ -256,6 +256,12 @@ describe('dashboard in headless Chromium', () => {
 
   it('resolves a conflict', async () => {
     await page.waitForSelector(`[data-conflict-id="${CONFLICT_ID}"][data-state="open"]`);
+    // a choice survives the panel's live re-render (conflict events reload it)
+    await page.selectOption(`[data-resolution-for="${CONFLICT_ID}"]`, 'dismiss');
+    await page.$eval(`[data-conflict-id="${CONFLICT_ID}"]`, (el) => el.setAttribute('data-before-reload', ''));
+    await publish([{ type: 'conflict.detected', ts: new Date().toISOString(), tenantId: 'default', data: { conflictId: randomUUID() } }]);
+    await page.waitForSelector(`[data-conflict-id="${CONFLICT_ID}"]:not([data-before-reload])`, { timeout: 15_000 });
+    expect(await page.$eval(`[data-resolution-for="${CONFLICT_ID}"]`, (el) => (el as HTMLSelectElement).value)).toBe('dismiss');
     await page.selectOption(`[data-resolution-for="${CONFLICT_ID}"]`, 'accept');
     await page.click(`[data-resolve="${CONFLICT_ID}"]`);
     await page.waitForSelector(`[data-conflict-id="${CONFLICT_ID}"][data-state="resolved"]`, { timeout: 15_000 });

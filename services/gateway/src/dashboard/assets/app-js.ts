@@ -320,6 +320,9 @@ export const APP_JS = String.raw`
 
   // conflicts with a resolve action (POST /resources/conflicts/{id}/resolve {action})
   var RESOLUTIONS = ['accept', 'preempt', 'dismiss'];
+  // the operator's pick per conflict: the panel re-renders on every conflict event, which must not
+  // put a half-made choice back to the default
+  var chosenResolution = {};
   panel({
     id: 'conflicts', title: 'Conflicts', events: ['conflict'],
     load: function (p) {
@@ -334,6 +337,8 @@ export const APP_JS = String.raw`
           var st = String(c.status || c.state || 'open');
           var open = isOpen(c);
           var select = h('select', { 'aria-label': 'resolution', 'data-resolution-for': c.id }, RESOLUTIONS.map(function (a) { return h('option', { value: a, text: a }); }));
+          if (chosenResolution[c.id]) select.value = chosenResolution[c.id];
+          select.addEventListener('change', function () { chosenResolution[c.id] = select.value; });
           ul.appendChild(h('li', { 'data-conflict-id': c.id, 'data-state': st }, [
             badge(st, open ? 'warn' : 'ok'),
             h('span', { class: 'grow', text: String(c.kind || c.type || 'conflict').replace(/_/g, ' ') + (c.poolId ? ' · pool ' + c.poolId : '') + ' · ' + timeOf(c.detectedAt || c.createdAt) }),
@@ -341,7 +346,7 @@ export const APP_JS = String.raw`
             open && canOperate() ? h('button', { 'data-resolve': c.id, onclick: function (ev) {
               ev.target.disabled = true;
               api('POST', '/resources/conflicts/' + encodeURIComponent(c.id) + '/resolve', { action: select.value }).then(function (x) {
-                if (!x.ok) toast(errText(x)); else toast('Conflict ' + (x.body && x.body.status || 'resolved'), 'info');
+                if (!x.ok) toast(errText(x)); else { delete chosenResolution[c.id]; toast('Conflict ' + (x.body && x.body.status || 'resolved'), 'info'); }
                 p.reload();
               });
             }, text: 'Resolve' }) : null,
