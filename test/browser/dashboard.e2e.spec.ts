@@ -261,7 +261,7 @@ describe('dashboard in headless Chromium', () => {
     await page.$eval(`[data-conflict-id="${CONFLICT_ID}"]`, (el) => el.setAttribute('data-before-reload', ''));
     await publish([{ type: 'conflict.detected', ts: new Date().toISOString(), tenantId: 'default', data: { conflictId: randomUUID() } }]);
     await page.waitForSelector(`[data-conflict-id="${CONFLICT_ID}"]:not([data-before-reload])`, { timeout: 15_000 });
-    expect(await page.$eval(`[data-resolution-for="${CONFLICT_ID}"]`, (el) => (el as HTMLSelectElement).value)).toBe('dismiss');
+    expect(await page.inputValue(`[data-resolution-for="${CONFLICT_ID}"]`)).toBe('dismiss');
     await page.selectOption(`[data-resolution-for="${CONFLICT_ID}"]`, 'accept');
     await page.click(`[data-resolve="${CONFLICT_ID}"]`);
     await page.waitForSelector(`[data-conflict-id="${CONFLICT_ID}"][data-state="resolved"]`, { timeout: 15_000 });
