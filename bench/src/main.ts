@@ -427,6 +427,22 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   if (selfMem) memory.push({ name: 'bench (this process)', pid: process.pid, ...selfMem });
 
   // ── stop the mesh now so that CPU profiles are written ──────────────────────────────────
+  // (a service that died during the runs explains missing tasks: note it before everything stops)
+  const diedDuringRuns = (mesh?.processes ?? []).filter((p) => p.exited()).map((p) => p.name);
+  /** What the services said (they run at LOG_LEVEL=warn), for failed runs. */
+  const sayServiceLogs = (): void => {
+    if (diedDuringRuns.length > 0) say(`  EXITED during the runs: ${diedDuringRuns.join(', ')}`);
+    for (const p of mesh?.processes ?? []) {
+      const lines = p.logs().slice(-12);
+      if (lines.length === 0) continue;
+      say(`  last log lines of ${p.name}:`);
+      for (const l of lines) say(`    ${l.slice(0, 400)}`);
+    }
+  };
+  if (diedDuringRuns.length > 0) {
+    note(`exited during the runs: ${diedDuringRuns.join(', ')}`);
+    failed = true;
+  }
   if (mesh) {
     await tracker.stop();
     await mesh.stopProcesses();
@@ -490,7 +506,10 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       ]),
     );
     if (Object.keys(tp.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(tp.otherEvents)}`);
-    if (tp.missing > 0) say(`  MISSING: ${tp.missing} tasks never reported task.succeeded (e.g. ${tp.missingSample.join(', ')})`);
+    if (tp.missing > 0) {
+      say(`  MISSING: ${tp.missing} tasks never reported task.succeeded (e.g. ${tp.missingSample.join(', ')})`);
+      sayServiceLogs();
+    }
   }
 
   if (rr) {
@@ -555,16 +574,8 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
         `  note: the bench itself issued some requests up to ${rr.issueLagMaxMs.toFixed(0)} ms late (CPU contention); latency counts from the schedule`,
       );
     }
-    if (rr.firstSubmitError) {
-      say(`  first submit error: ${rr.firstSubmitError}`);
-      // what the services said meanwhile (they run at LOG_LEVEL=warn)
-      for (const p of mesh?.processes ?? []) {
-        const lines = p.logs().slice(-8);
-        if (lines.length === 0) continue;
-        say(`  last log lines of ${p.name}:`);
-        for (const l of lines) say(`    ${l.slice(0, 400)}`);
-      }
-    }
+    if (rr.firstSubmitError) say(`  first submit error: ${rr.firstSubmitError}`);
+    if (rr.firstSubmitError || rr.missing > 0) sayServiceLogs();
     if (Object.keys(rr.otherEvents).length > 0) say(`  other task events seen: ${JSON.stringify(rr.otherEvents)}`);
   }
 

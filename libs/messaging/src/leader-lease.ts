@@ -102,27 +102,40 @@ export class LeaderLease {
   }
 
   /**
-   * A renewal failed. NATS unreachable (restarting): keep trying — nobody else can take the
-   * lease while nobody reaches NATS. The entry expired meanwhile (an outage longer than the TTL):
-   * take it again (a new, higher fencing token). Our own entry under another revision (an update
-   * whose answer was lost): adopt it. Another replica's entry: lost.
+   * A renewal failed. Only another replica's entry means the lease is lost. NATS unreachable
+   * (restarting) or slow to answer: keep trying — nobody else can take the lease while nobody
+   * reaches NATS. The entry expired meanwhile (an outage, or a process starved of CPU for longer
+   * than the TTL): take it again (a new, higher fencing token). Our own entry under another
+   * revision (a write whose answer was lost or came too late): adopt it. A re-creation that fails
+   * is judged by reading the entry again, as its reply may be what got lost; when that read says
+   * nothing either, the next renewal decides. Meanwhile the fencing token keeps a deposed
+   * holder's writes out of Postgres.
    */
   private async afterFailedRenewal(value: string): Promise<'kept' | 'lost'> {
+    const holder = await this.readHolder();
+    if (holder !== 'absent') return holder;
+    try {
+      this.revision = await (await this.bucket()).create(this.options.key, value);
+      this.logger.warn('leadership lease had expired (NATS outage or a stalled process); taken again', {
+        key: this.options.key,
+        token: this.revision,
+      });
+      return 'kept';
+    } catch {
+      const after = await this.readHolder();
+      return after === 'absent' ? 'kept' : after;
+    }
+  }
+
+  /** Who holds the lease now: us (our revision adopted), another replica, nobody, or unknown (kept). */
+  private async readHolder(): Promise<'kept' | 'lost' | 'absent'> {
     let entry;
     try {
       entry = await (await this.bucket()).get(this.options.key);
     } catch {
       return 'kept';
     }
-    if (!entry || entry.operation !== 'PUT') {
-      try {
-        this.revision = await (await this.bucket()).create(this.options.key, value);
-        this.logger.warn('leadership lease had expired (NATS outage); taken again', { key: this.options.key, token: this.revision });
-        return 'kept';
-      } catch {
-        return 'lost';
-      }
-    }
+    if (!entry || entry.operation !== 'PUT') return 'absent';
     try {
       if ((JSON.parse(entry.string()) as { instanceId?: string }).instanceId === this.options.instanceId) {
         this.revision = entry.revision;

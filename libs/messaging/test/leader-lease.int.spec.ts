@@ -1,5 +1,6 @@
 import { silentLogger } from '@swarm-mesh/telemetry';
 import { cleanupNamespace, connectTestBus, eventually, randomNamespace } from '@swarm-mesh/testing';
+import type { KV } from 'nats';
 import type { MeshBus } from '../src/mesh-bus';
 import { LeaderLease } from '../src/leader-lease';
 
@@ -38,6 +39,40 @@ describe('LeaderLease (NATS KV)', () => {
     await eventually(() => aLost, { description: 'the deposed holder notices' });
     expect(a.isLeader).toBe(false);
     expect(b.isLeader).toBe(true);
+    await b.release();
+  });
+
+  it('a holder stalled past the TTL takes its lease again, even when the answer to that is lost', async () => {
+    const a = new LeaderLease(bus, silentLogger, { key: 'k3', instanceId: 'a', ttlMs: 600, renewEveryMs: 100 });
+    const tokenA = await a.acquire();
+    let aLost = false;
+    a.onLost(() => (aLost = true));
+    const internals = a as unknown as { stopRenewing: () => void; startRenewing: (v: string) => void; kv: KV };
+    // the process stalls (CPU starvation) until its entry expired
+    internals.stopRenewing();
+    await eventually(async () => (await internals.kv.get('k3')) === null, { description: 'the entry to expire' });
+    // it wakes up; its re-creation lands in NATS but the reply does not come back in time
+    const realCreate = internals.kv.create.bind(internals.kv);
+    let creates = 0;
+    internals.kv.create = async (key, data) => {
+      creates++;
+      await realCreate(key, data);
+      throw new Error('TIMEOUT');
+    };
+    internals.startRenewing(JSON.stringify({ instanceId: 'a' }));
+    await eventually(() => creates > 0 && a.token > tokenA + 2, { description: 'a to adopt its new entry and renew it' });
+    internals.kv.create = realCreate;
+    expect(aLost).toBe(false);
+    expect(a.isLeader).toBe(true);
+    // and another replica still cannot take it
+    const b = new LeaderLease(bus, silentLogger, { key: 'k3', instanceId: 'b', ttlMs: 600, renewEveryMs: 100 });
+    let bWon = false;
+    void b.acquire().then(() => (bWon = true));
+    const at = a.token;
+    await eventually(() => a.token >= at + 3, { description: 'a to keep renewing' });
+    expect(bWon).toBe(false);
+    await a.release();
+    await eventually(() => bWon, { description: 'b to take over after the release' });
     await b.release();
   });
 
