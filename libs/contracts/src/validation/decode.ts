@@ -36,28 +36,44 @@ export function parseJson(raw: Uint8Array | string, limits: DecodeLimits = {}): 
   return value;
 }
 
-/** Rejects `__proto__`/`constructor`/`prototype` keys and nesting deeper than maxDepth. */
+/**
+ * Rejects `__proto__`/`constructor`/`prototype` keys and nesting deeper than maxDepth. Runs on
+ * every decoded message, so it walks without allocating: one shared key stack, joined into a
+ * path only for the error.
+ */
 export function checkShape(value: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): void {
-  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
-  while (stack.length > 0) {
-    const [v, depth, path] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= maxDepth) {
-      throw new ValidationError(`payload nests deeper than ${maxDepth} levels`, [
-        { path: path || '(root)', message: `nesting deeper than ${maxDepth}`, constraint: 'maxDepth' },
-      ]);
+  if (typeof value === 'object' && value !== null) walkShape(value, 0, maxDepth, []);
+}
+
+function walkShape(v: object, depth: number, maxDepth: number, keys: Array<string | number>): void {
+  if (depth >= maxDepth) {
+    const path = keys.length > 0 ? keys.join('.') : '(root)';
+    throw new ValidationError(`payload nests deeper than ${maxDepth} levels`, [
+      { path, message: `nesting deeper than ${maxDepth}`, constraint: 'maxDepth' },
+    ]);
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const child: unknown = v[i];
+      if (typeof child !== 'object' || child === null) continue;
+      keys.push(i);
+      walkShape(child, depth + 1, maxDepth, keys);
+      keys.pop();
     }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push([v[i], depth + 1, path ? `${path}.${i}` : String(i)]);
-    } else {
-      for (const key of Object.keys(v)) {
-        if (FORBIDDEN_KEYS.has(key)) {
-          const p = path ? `${path}.${key}` : key;
-          throw new ValidationError(`forbidden key "${key}"`, [{ path: p, message: 'forbidden key', constraint: 'forbiddenKey' }]);
-        }
-        stack.push([(v as Record<string, unknown>)[key], depth + 1, path ? `${path}.${key}` : key]);
-      }
+    return;
+  }
+  const names = Object.keys(v);
+  for (let i = 0; i < names.length; i++) {
+    const key = names[i]!;
+    if (FORBIDDEN_KEYS.has(key)) {
+      keys.push(key);
+      throw new ValidationError(`forbidden key "${key}"`, [{ path: keys.join('.'), message: 'forbidden key', constraint: 'forbiddenKey' }]);
     }
+    const child: unknown = (v as Record<string, unknown>)[key];
+    if (typeof child !== 'object' || child === null) continue;
+    keys.push(key);
+    walkShape(child, depth + 1, maxDepth, keys);
+    keys.pop();
   }
 }
 
