@@ -28,6 +28,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private kv: KV | undefined;
   private leader = false;
   private leaseRevision = 0;
+  /** The `expiresAt` of the lease entry this replica last wrote. */
+  private heldUntil = 0;
+  private renewing = false;
   private rules: AlertRuleDto[] = [];
   private rulesLoadedAt = 0;
   private readonly windows = new Map<string, SlidingWindow>();
@@ -92,8 +95,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.leader) void this.loadRules();
   }
 
+  /**
+   * One renewal at a time (a slow KV answer must not race the next interval's renewal into a
+   * "wrong last sequence" against itself). A renewal that fails while our lease still runs (KV
+   * slow or briefly unreachable) keeps the leadership: nobody else may take the lease before the
+   * `expiresAt` we wrote, and dropping it would throw away every rule's window.
+   */
   private async renewLease(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.renewing) return;
+    this.renewing = true;
     try {
       this.kv ??= await this.bus.js().views.kv(this.bus.name(GATEWAY_KV_BUCKETS.LEASES), { history: 1 });
       const now = Date.now();
@@ -115,11 +125,18 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         this.setLeader(false);
         return;
       }
+      this.heldUntil = now + this.leaseMs;
       this.setLeader(true);
     } catch (err) {
-      // lost a race or KV unavailable: not the leader this round
+      if (this.leader && Date.now() < this.heldUntil) {
+        this.logger.warn('alert evaluator lease renewal failed; the lease still runs, retrying', { error: (err as Error).message });
+        return;
+      }
+      // lost a race or KV unavailable for longer than the lease: not the leader this round
       if (this.leader) this.logger.warn('alert evaluator lease lost', { error: (err as Error).message });
       this.setLeader(false);
+    } finally {
+      this.renewing = false;
     }
   }
 
