@@ -3,6 +3,7 @@ import { CoordinatorHotUpdates1730000001000 } from './1730000001000-coordinator-
 import { CoordinatorGenerations1730000002000 } from './1730000002000-coordinator-generations';
 import { CoordinatorWorkflows1731100000000 } from './1731100000000-coordinator-workflows';
 import { CoordinatorOutboxUncompressed1733000000000 } from './1733000000000-coordinator-outbox-uncompressed';
+import { CoordinatorOutboxLz41733100000000 } from './1733100000000-coordinator-outbox-lz4';
 
 /** The coordinator schema's migrations, oldest first. */
 export const COORDINATOR_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const COORDINATOR_MIGRATIONS = [
   CoordinatorGenerations1730000002000,
   CoordinatorWorkflows1731100000000,
   CoordinatorOutboxUncompressed1733000000000,
+  CoordinatorOutboxLz41733100000000,
 ];
