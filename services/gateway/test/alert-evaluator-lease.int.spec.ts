@@ -55,7 +55,7 @@ describe('alert evaluator lease (NATS KV)', () => {
     // a renewal whose KV answer never came: still the leader (nobody may take it before expiresAt)
     await internals.renewLease();
     expect(a.isLeader).toBe(true);
-    // two renewals at once (a slow answer overlapping the next interval): the second one waits its turn
+    // two renewals at once (a slow answer overlapping the next interval): the second one is skipped
     updates = 0;
     await Promise.all([internals.renewLease(), internals.renewLease()]);
     expect(updates).toBe(1);
