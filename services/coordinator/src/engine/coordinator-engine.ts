@@ -2549,7 +2549,8 @@ export class CoordinatorEngine {
     // one message per agent unless its tasks would exceed the NATS payload limit; each task is
     // serialised once (its size decides the split, its text goes into the message as it is)
     const limit = (this.bus.nc.info?.max_payload ?? 1024 * 1024) * 0.9;
-    const head = `{"agentId":${JSON.stringify(batch.agentId)},"instanceId":${JSON.stringify(batch.instanceId)},"tasks":[`;
+    // the batch without its tasks, up to the open array (`tasks` is its last key): `{…,"tasks":[`
+    const head = JSON.stringify({ ...batch, tasks: [] }).slice(0, -2);
     const parts: string[][] = [[]];
     let size = 0;
     for (const item of batch.tasks) {
