@@ -656,7 +656,11 @@ export class TaskStore {
 
   async deleteOutbox(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.pool.query('DELETE FROM coordinator.outbox WHERE id = ANY($1::uuid[])', [ids]);
+    await this.pool.query({
+      name: 'coordinator_outbox_delete',
+      text: 'DELETE FROM coordinator.outbox WHERE id = ANY($1::uuid[])',
+      values: [ids],
+    });
   }
 }
 

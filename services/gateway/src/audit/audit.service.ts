@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type AuditEntryDto, type AuditOutcome, DatabaseUnavailableError, type AuditPageDto } from '@swarm-mesh/contracts';
-import { Batcher } from '@swarm-mesh/persistence';
+import { Batcher, preparedQuery } from '@swarm-mesh/persistence';
 import { DATA_SOURCE, LOGGER, SERVICE_CONFIG, type ServiceConfig, toErrorResponse } from '@swarm-mesh/service-kit';
 import type { Logger } from '@swarm-mesh/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -170,8 +170,12 @@ export class AuditService implements OnModuleDestroy {
       flush: async (rows) => {
         const done = this.takeCompletions();
         try {
-          if (done.length === 0) await this.db.query(INSERT_SQL, insertParams(rows));
-          else await this.db.query(INSERT_AND_COMPLETE_SQL, [...insertParams(rows), ...completeParams(done)]);
+          if (done.length === 0) await preparedQuery(this.db, 'gateway_audit_insert', INSERT_SQL, insertParams(rows));
+          else
+            await preparedQuery(this.db, 'gateway_audit_insert_complete', INSERT_AND_COMPLETE_SQL, [
+              ...insertParams(rows),
+              ...completeParams(done),
+            ]);
         } catch (err) {
           this.retryCompletions(done, err);
           throw err;
@@ -224,7 +228,7 @@ export class AuditService implements OnModuleDestroy {
       while (this.completions.length > 0) {
         const done = this.takeCompletions();
         try {
-          await this.db.query(COMPLETE_SQL, completeParams(done));
+          await preparedQuery(this.db, 'gateway_audit_complete', COMPLETE_SQL, completeParams(done));
         } catch (err) {
           this.retryCompletions(done, err);
           return;

@@ -1,4 +1,4 @@
-import { pgArray } from '@swarm-mesh/persistence';
+import { pgArray, preparedQuery } from '@swarm-mesh/persistence';
 import type { DataSource } from 'typeorm';
 import type { SampleRow } from './event-mapper';
 
@@ -171,10 +171,12 @@ export class SampleWriter {
         indexOf[at] = i;
       }
     }
-    const returned = await this.ds.query<Array<{ task_id: string; attempt: number; inserted: boolean }>>(INGEST, [
-      this.bucketMs,
-      ...SAMPLE_COLUMNS.map(([c]) => pgArray(unique.map((r) => r[c]))),
-    ]);
+    const returned = await preparedQuery<{ task_id: string; attempt: number; inserted: boolean }>(
+      this.ds,
+      'performance_ingest_samples',
+      INGEST,
+      [this.bucketMs, ...SAMPLE_COLUMNS.map(([c]) => pgArray(unique.map((r) => r[c])))],
+    );
     for (const r of returned) {
       const u = byKey.get(r.task_id + r.attempt);
       if (u !== undefined) effects[indexOf[u]!] = r.inserted ? 'inserted' : 'ended';
