@@ -72,10 +72,17 @@ function str(v: unknown, max = 200): string | null {
   return typeof v === 'string' && v.length > 0 ? v.slice(0, max) : null;
 }
 
+/** The last timestamp `iso` normalised: every event of one coordinator tick has the same `ts`. */
+let lastIsoIn: string | undefined;
+let lastIsoOut: string | null = null;
+
 function iso(v: unknown): string | null {
   if (typeof v !== 'string') return null;
+  if (v === lastIsoIn) return lastIsoOut;
   const t = Date.parse(v);
-  return Number.isFinite(t) ? new Date(t).toISOString() : null;
+  lastIsoIn = v;
+  lastIsoOut = Number.isFinite(t) ? new Date(t).toISOString() : null;
+  return lastIsoOut;
 }
 
 function obj(v: unknown): Record<string, unknown> | null {
