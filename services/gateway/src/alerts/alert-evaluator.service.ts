@@ -155,6 +155,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       this.rulesLoadedAt = Date.now();
       const ids = new Set(this.rules.map((r) => r.id));
       for (const k of this.windows.keys()) if (!ids.has(k)) this.windows.delete(k);
+      // the hub runs its consumer only while someone wants events: we may just have started to
+      this.hub.wake();
     } catch (err) {
       this.logger.warn('loading alert rules failed', { err });
     }

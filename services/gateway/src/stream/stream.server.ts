@@ -173,16 +173,23 @@ export class StreamServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private accept(ws: WebSocket, principal: Principal, filters: StreamFilters): void {
     const client: Client = { ws, principal, filters, dropped: 0, alive: true };
-    this.clients.add(client);
-    this.gauge.set(this.clients.size);
+    let open = true;
     ws.on('pong', () => (client.alive = true));
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
+      open = false;
       this.clients.delete(client);
       this.gauge.set(this.clients.size);
     });
     ws.on('message', (data: RawData) => this.onClientMessage(client, data));
-    ws.send(frame('stream.ready', { tenantId: principal.tenantId, filters: { ...filters }, eventsLive: this.hub.live }));
+    // the hub consumes the EVENTS stream only while someone listens: once it runs (it starts from
+    // this moment), every event published after `stream.ready` reaches this client
+    void this.hub.ensureLive().then((live) => {
+      if (!open) return;
+      this.clients.add(client);
+      this.gauge.set(this.clients.size);
+      ws.send(frame('stream.ready', { tenantId: principal.tenantId, filters: { ...client.filters }, eventsLive: live }));
+    });
   }
 
   private onClientMessage(c: Client, data: RawData): void {
