@@ -542,17 +542,20 @@ export class CreditGate implements AdmissionGate {
     } finally {
       this.inflight = false;
     }
-    if (reply) this.install(reply, Date.now());
+    // credits live from when they were ASKED for: the allocator made the grant after that moment
+    // and counts it in its ledger for ttl + slack from then, so a slow reply must not stretch
+    // the time the coordinator may spend them (receipt time did, by the exchange's transit)
+    if (reply) this.install(reply, now);
     const next = this.pools.size > 0 ? (this.wantReport ? Math.min(20, this.interval) : this.interval) : this.options.idlePollMs;
     this.arm(next);
   }
 
-  private install(reply: GrantReply, receivedAt: number): void {
+  private install(reply: GrantReply, askedAt: number): void {
     this.interval = Math.max(5, reply.reportIntervalMs);
     this.installPools(reply.pools);
     this.budgets = reply.budgets;
     this.budgetCredit = new Map(reply.budgets.map((b) => [b.budgetId, b.creditUsd]));
-    this.installGrants(reply, receivedAt);
+    this.installGrants(reply, askedAt);
   }
 
   private installPools(pools: PoolBindingDto[]): void {
@@ -572,13 +575,13 @@ export class CreditGate implements AdmissionGate {
     }
   }
 
-  private installGrants(reply: GrantReply, receivedAt: number): void {
+  private installGrants(reply: GrantReply, askedAt: number): void {
     for (const g of reply.grants) {
       const inf = Number.POSITIVE_INFINITY;
       this.credits.set(key(g.poolId, g.tenantId), {
         grant: g,
-        // a small margin: the allocator's ledger counts the grant until ttl + slack after it sent it
-        expiresAt: receivedAt + Math.max(1, g.ttlMs - 10),
+        // a small margin: the allocator's ledger counts the grant until ttl + slack after it made it
+        expiresAt: askedAt + Math.max(1, g.ttlMs - 10),
         requests: g.requests ?? inf,
         tokensIn: g.tokensIn ?? inf,
         tokensOut: g.tokensOut ?? inf,
