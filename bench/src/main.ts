@@ -558,6 +558,15 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
         ],
       ]),
     );
+    if (rr.stages.length > 0) {
+      say("  where it goes (segments between the task's events; an event's time is the start of its coordinator tick):");
+      say(
+        table([
+          ['segment ms', 'p50', 'p90', 'p99', 'mean'],
+          ...rr.stages.map((st) => [st.name, st.latency.p50, st.latency.p90, st.latency.p99, st.latency.mean]),
+        ]),
+      );
+    }
     if (rr.perSecond.length > 1 && rr.perSecond.length <= 120) {
       say(
         table([
@@ -748,6 +757,8 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
           rate_p95_ms: round(rr.latency.p95, 1),
           rate_p99_ms: round(rr.latency.p99, 1),
           rate_max_ms: round(rr.latency.max, 1),
+          rate_accept_p50_ms: round(rr.accept.p50, 1),
+          rate_accept_p99_ms: round(rr.accept.p99, 1),
           rate_fell_behind: rr.fellBehind,
           rate_cpu_s_per_1k: round(cpuPer1k(rr.cpu, rr.completed), 3),
         }

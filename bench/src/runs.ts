@@ -140,6 +140,8 @@ export interface RateResult {
   latency: LatencySummary;
   /** scheduled send time → 201. */
   accept: LatencySummary;
+  /** Where the latency goes: consecutive segments between the task's events (coordinator tick times). */
+  stages: Array<{ name: string; latency: LatencySummary }>;
   /** How late the bench itself issued requests (event-loop lag; catch-up sends them in a burst). */
   issueLagMaxMs: number;
   issuedPerS: number;
@@ -161,7 +163,7 @@ export interface RateResult {
 
 /**
  * Open loop: request i is due at start + i/rate and is sent then, whatever happened to the
- * earlier ones (a 1–10 ms interval timer issues everything due, catching up after a stall).
+ * earlier ones (a 1 ms interval timer issues everything due, catching up after a stall).
  */
 export async function runRate(args: {
   client: TaskSubmitter;
@@ -189,6 +191,7 @@ export async function runRate(args: {
   const stopProgress = progress(args.log, () => `rate: ${sent}/${total} sent, ${accepted} accepted, ${tracker.pending} in flight`);
   await args.loop?.start();
   await args.cpu?.start();
+  tracker.stages = new Map();
   const start = performance.now() + 5;
   try {
     await new Promise<void>((resolve) => {
@@ -221,7 +224,7 @@ export async function runRate(args: {
           resolve();
         }
       };
-      const timer = setInterval(tick, Math.max(1, Math.min(10, intervalMs / 2)));
+      const timer = setInterval(tick, 1);
     });
     // sent but not completed yet: still in the submit path, or accepted and not finished
     const backlogAtEnd = total - (accepted - tracker.pending);
@@ -242,6 +245,8 @@ export async function runRate(args: {
       if (at < first) first = at;
     }
     rows.sort((a, b) => a[0] - b[0]);
+    const stages = stageBreakdown(ids, scheduledAt, tracker);
+    tracker.stages = undefined;
     const bySecond = new Map<number, number[]>();
     for (const [sched, lat] of rows) {
       const sec = Math.floor((sched - start) / 1000);
@@ -277,6 +282,7 @@ export async function runRate(args: {
       ids,
       latency: summarize(rows.map((r) => r[1])),
       accept: summarize(acceptMs),
+      stages,
       issueLagMaxMs: issueLagMax,
       issuedPerS: total / ((lastIssue - start + intervalMs) / 1000),
       achievedPerS,
@@ -293,4 +299,41 @@ export async function runRate(args: {
   } finally {
     stopProgress();
   }
+}
+
+/**
+ * Splits scheduled→seen into segments at the task's events. Event times are the coordinator's
+ * tick start (`ts`, whole milliseconds): a segment ending at an event excludes that tick's commit.
+ */
+function stageBreakdown(ids: Set<string>, scheduledAt: Map<string, number>, tracker: CompletionTracker): RateResult['stages'] {
+  // points: 0 scheduled, 1 queued, 2 dispatched, 3 running, 4 succeeded, 5 seen; a segment joins
+  // two consecutive points the task has (no task.running when its start and result came together)
+  const label: Record<string, string> = {
+    '0-1': 'scheduled → created (HTTP, auth, audit write, to the coordinator)',
+    '1-2': 'created → dispatched (admission)',
+    '2-3': 'dispatched → running (commit, relay, agent pull, started report)',
+    '3-4': 'running → succeeded (run, result publish, intake)',
+    '2-4': 'dispatched → succeeded (commit, relay, agent, result, intake)',
+    '4-5': 'succeeded → seen (commit, relay, EVENTS to the bench)',
+  };
+  const segs = new Map<string, number[]>();
+  for (const id of ids) {
+    const st = tracker.stages?.get(id);
+    const seen = tracker.completedAt.get(id);
+    const s = scheduledAt.get(id);
+    if (!st || seen === undefined || s === undefined) continue;
+    const points = [s, st.queued, st.dispatched, st.running, st.succeeded, seen];
+    let prev = 0;
+    for (let i = 1; i < points.length; i++) {
+      if (points[i] === undefined) continue;
+      const key = `${prev}-${i}`;
+      let list = segs.get(key);
+      if (!list) segs.set(key, (list = []));
+      list.push(points[i]! - points[prev]!);
+      prev = i;
+    }
+  }
+  return [...segs.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([key, samples]) => ({ name: `${label[key] ?? key} (${samples.length})`, latency: summarize(samples) }));
 }

@@ -24,6 +24,12 @@ export class CompletionTracker {
   private readonly outstanding = new Set<string>();
   private emptyWaiters: Array<() => void> = [];
   private messages: ConsumerMessages | undefined;
+  /**
+   * When set (the rate run), the coordinator's tick time (`ts`, epoch ms) of each task's
+   * `task.queued`, `task.dispatched`, `task.running` and `task.succeeded`, by task id: where a
+   * task's latency goes. Off by default (memory on long runs).
+   */
+  stages: Map<string, StageTimes> | undefined;
   batches = 0;
   events = 0;
   decodeErrors = 0;
@@ -74,6 +80,7 @@ export class CompletionTracker {
           this.events++;
           const id = (e.data as { taskId?: unknown }).taskId;
           if (typeof id !== 'string') continue;
+          if (this.stages) this.recordStage(id, e);
           if (e.type === 'task.succeeded') {
             this.succeededCount.set(id, (this.succeededCount.get(id) ?? 0) + 1);
             if (!this.completedAt.has(id)) this.completedAt.set(id, at);
@@ -88,6 +95,14 @@ export class CompletionTracker {
         if (this.outstanding.size === 0) this.wakeEmpty();
       },
     });
+  }
+
+  private recordStage(id: string, e: MeshEventDto): void {
+    const slot = STAGE_OF_EVENT[e.type];
+    if (slot === undefined) return;
+    let st = this.stages!.get(id);
+    if (!st) this.stages!.set(id, (st = {}));
+    st[slot] ??= Date.parse(e.ts) - performance.timeOrigin;
   }
 
   /** Adds task ids the current phase waits for (those already completed are skipped). */
@@ -145,6 +160,21 @@ export class CompletionTracker {
     await this.messages?.close().catch(() => undefined);
   }
 }
+
+/** Coordinator tick times of one task's events, on the bench's performance.now() clock (ms). */
+export interface StageTimes {
+  queued?: number;
+  dispatched?: number;
+  running?: number;
+  succeeded?: number;
+}
+
+const STAGE_OF_EVENT: Record<string, keyof StageTimes | undefined> = {
+  'task.queued': 'queued',
+  'task.dispatched': 'dispatched',
+  'task.running': 'running',
+  'task.succeeded': 'succeeded',
+};
 
 const TRACKED_OTHER = new Set([
   'task.failed',

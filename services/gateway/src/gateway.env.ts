@@ -38,7 +38,14 @@ export const GATEWAY_ENV = {
     min: 5,
     max: 5_000,
   }),
-  GATEWAY_AUDIT_FLUSH_MS: int('Group-commit delay of audit writes', { default: 2, min: 0, max: 1_000 }),
+  GATEWAY_AUDIT_FLUSH_MS: int(
+    'Group-commit delay of audit writes (0: natural batching, what arrives while a write is in flight goes in the next)',
+    {
+      default: 0,
+      min: 0,
+      max: 1_000,
+    },
+  ),
   GATEWAY_SUBMIT_INFLIGHT: int(
     'Messages carrying single submits (POST /tasks) in flight to the coordinator at once; requests arriving meanwhile leave together in the next one. 0 = each alone',
     { default: 2, min: 0, max: 64 },
