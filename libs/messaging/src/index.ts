@@ -1,4 +1,5 @@
 export * from './nats-connection';
+export * from './lean-nats-request';
 export * from './nats-headers';
 export * from './mesh-bus';
 export * from './jetstream';

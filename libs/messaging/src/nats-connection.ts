@@ -1,6 +1,7 @@
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { readFileSync } from 'node:fs';
 import { type Logger, silentLogger } from '@swarm-mesh/telemetry';
+import { installLeanNatsRequest } from './lean-nats-request';
 
 /** Options of `connectMesh`. */
 export interface MeshConnectionOptions {
@@ -29,6 +30,7 @@ export interface MeshConnectionOptions {
  * status change.
  */
 export async function connectMesh(options: MeshConnectionOptions): Promise<NatsConnection> {
+  installLeanNatsRequest();
   const logger = options.logger ?? silentLogger;
   const servers = (Array.isArray(options.servers) ? options.servers : options.servers.split(','))
     .map((s) => s.trim())
