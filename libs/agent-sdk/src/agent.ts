@@ -91,6 +91,8 @@ interface Attempt {
 const MAX_RESULTS_PER_BATCH = 1000;
 /** Largest number of reports in one report batch. */
 const MAX_REPORTS_PER_BATCH = 1000;
+/** A batcher that sent nothing for this many delays is idle: its next item leaves on the next turn. */
+const BUSY_WINDOW_DELAYS = 5;
 /** Attempt keys remembered after they finished, to drop redelivered dispatches. */
 const RECENT_KEYS = 10_000;
 /** After the grace period and the abort, how long stop() still waits for handlers to settle. */
@@ -178,13 +180,16 @@ export class Agent {
     // acks, reports and results that are due flush together: one write to the connection, not three
     const flushAll = (): void => this.flushOutgoing();
     const delay = this.options.resultBatchDelayMs;
+    // sparse traffic (nothing sent for 5 delays) leaves at once; steady traffic gathers for `delay`
+    const busyWindowMs = delay * BUSY_WINDOW_DELAYS;
     this.resultBatcher = new Batcher(
       delay,
       MAX_RESULTS_PER_BATCH,
       (items) => this.trackPublish(this.publishResults(items, this.currentInstanceId)),
       flushAll,
+      busyWindowMs,
     );
-    this.reportBatcher = new Batcher(delay, MAX_REPORTS_PER_BATCH, (items) => this.publishReports(items), flushAll);
+    this.reportBatcher = new Batcher(delay, MAX_REPORTS_PER_BATCH, (items) => this.publishReports(items), flushAll, busyWindowMs);
     this.ackBatcher = new Batcher(
       delay,
       MAX_RESULTS_PER_BATCH,
@@ -192,6 +197,7 @@ export class Agent {
         for (const m of msgs) m.ack();
       },
       flushAll,
+      busyWindowMs,
     );
   }
 

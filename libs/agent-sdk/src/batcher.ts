@@ -9,12 +9,19 @@ export class Batcher<T> {
   private items: T[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** performance.now() of the last flush that sent something. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `busyWindowMs`: an item that finds the batcher idle (nothing flushed within that long) leaves
+   * on the next event-loop turn instead of waiting `delayMs`. Default: always wait `delayMs`.
+   */
   constructor(
     private readonly delayMs: number,
     private readonly maxItems: number,
     private readonly flush: (items: T[]) => void,
     private readonly onDue: () => void = () => this.flushNow(),
+    private readonly busyWindowMs?: number,
   ) {}
 
   /** Items waiting for the next flush. */
@@ -29,7 +36,8 @@ export class Batcher<T> {
       return;
     }
     if (this.timer || this.immediate) return;
-    if (this.delayMs <= 0) this.immediate = setImmediate(this.onDue);
+    const idle = this.busyWindowMs !== undefined && performance.now() - this.lastFlushAt > this.busyWindowMs;
+    if (this.delayMs <= 0 || idle) this.immediate = setImmediate(this.onDue);
     else this.timer = setTimeout(this.onDue, this.delayMs);
   }
 
@@ -39,6 +47,7 @@ export class Batcher<T> {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+    if (this.items.length > 0) this.lastFlushAt = performance.now();
     while (this.items.length > 0) {
       const batch = this.items.length <= this.maxItems ? this.items : this.items.slice(0, this.maxItems);
       this.items = this.items.length <= this.maxItems ? [] : this.items.slice(this.maxItems);

@@ -41,6 +41,26 @@ describe('Batcher', () => {
     jest.runOnlyPendingTimers();
     expect(batches).toEqual([[1, 2]]);
   });
+
+  it('with busyWindowMs flushes an idle batcher on the next turn and gathers for delayMs while busy', () => {
+    const batches: number[][] = [];
+    const b = new Batcher<number>(10, 100, (items) => batches.push(items), undefined, 50);
+    b.add(1);
+    jest.advanceTimersByTime(1);
+    expect(batches).toEqual([[1]]);
+    // just flushed: busy, so the next item waits delayMs for companions
+    b.add(2);
+    jest.advanceTimersByTime(1);
+    b.add(3);
+    expect(batches).toEqual([[1]]);
+    jest.advanceTimersByTime(9);
+    expect(batches).toEqual([[1], [2, 3]]);
+    // nothing sent for longer than the window: idle again
+    jest.advanceTimersByTime(60);
+    b.add(4);
+    jest.advanceTimersByTime(1);
+    expect(batches).toEqual([[1], [2, 3], [4]]);
+  });
 });
 
 describe('backoffDelay', () => {

@@ -15,6 +15,13 @@ export interface BatcherOptions<I, R> {
   weigh?: (item: I) => number;
   /** A batch stops growing before its total weight would exceed this (it always takes one item). Default: unlimited. */
   maxWeight?: number;
+  /**
+   * Adaptive linger: an item that finds the batcher idle — no batch left within the last
+   * `busyWindowMs` — leaves on the next event-loop turn instead of waiting `maxDelayMs`, so sparse
+   * traffic pays no timer while steady traffic still shares commits. Default: none (always wait
+   * `maxDelayMs`).
+   */
+  busyWindowMs?: number;
   /** Batches in flight at once. Default 1 (strict group commit). */
   concurrency?: number;
   /**
@@ -44,6 +51,8 @@ export class Batcher<I, R> {
   private readonly concurrency: number;
   private closed = false;
   private drainWaiters: Array<() => void> = [];
+  /** performance.now() when the last batch left (for busyWindowMs). */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: BatcherOptions<I, R>) {
     this.maxBatch = options.maxBatch ?? 500;
@@ -73,8 +82,15 @@ export class Batcher<I, R> {
       this.flushNow();
       return;
     }
-    if (this.maxDelayMs <= 0) this.immediate ??= setImmediate(() => this.flushNow());
-    else this.timer ??= setTimeout(() => this.flushNow(), this.maxDelayMs);
+    if (this.timer) return;
+    if (this.maxDelayMs <= 0 || this.idle()) this.immediate ??= setImmediate(() => this.flushNow());
+    else this.timer = setTimeout(() => this.flushNow(), this.maxDelayMs);
+  }
+
+  /** No batch left within busyWindowMs (only with busyWindowMs set). */
+  private idle(): boolean {
+    const w = this.options.busyWindowMs;
+    return w !== undefined && performance.now() - this.lastFlushAt > w;
   }
 
   private flushNow(): void {
@@ -86,6 +102,7 @@ export class Batcher<I, R> {
       clearImmediate(this.immediate);
       this.immediate = null;
     }
+    if (this.queue.length > 0 && this.inflight < this.concurrency) this.lastFlushAt = performance.now();
     while (this.queue.length > 0 && this.inflight < this.concurrency) {
       const batch = this.queue.splice(0, this.takeCount());
       this.inflight++;

@@ -182,6 +182,25 @@ describe('Batcher (group commit)', () => {
     await b.close();
   });
 
+  it('busyWindowMs: an item finding the batcher idle leaves on the next turn; while busy, items wait maxDelayMs', async () => {
+    const c = controlledFlush<number>();
+    const b = new Batcher<number, string>({ maxDelayMs: 60_000, busyWindowMs: 60_000, concurrency: 2, flush: c.flush });
+    const first = b.add(1);
+    await new Promise((r) => setImmediate(r));
+    expect(c.batches).toEqual([[1]]);
+    c.gates[0]!.resolve();
+    await expect(first).resolves.toBe('ok:1');
+    // a batch left just now: the next item gathers companions for maxDelayMs (a minute here)
+    const second = b.add(2);
+    await new Promise((r) => setImmediate(r));
+    expect(c.batches).toEqual([[1]]);
+    const closing = b.close();
+    expect(c.batches).toEqual([[1], [2]]);
+    c.gates[1]!.resolve();
+    await expect(second).resolves.toBe('ok:2');
+    await closing;
+  });
+
   it('a batch stops before its weight would exceed maxWeight, and always takes at least one item', async () => {
     const c = controlledFlush<number>();
     const b = new Batcher<number, string>({ maxDelayMs: 1_000, maxBatch: 100, weigh: (n) => n, maxWeight: 10, flush: c.flush });

@@ -39,12 +39,8 @@ export const GATEWAY_ENV = {
     max: 5_000,
   }),
   GATEWAY_AUDIT_FLUSH_MS: int(
-    'Group-commit delay of audit writes (0: natural batching, what arrives while a write is in flight goes in the next)',
-    {
-      default: 0,
-      min: 0,
-      max: 1_000,
-    },
+    'Group-commit delay of audit writes while busy; after 5 x this long without a write, the next one leaves at once (0 = always at once, natural batching)',
+    { default: 2, min: 0, max: 1_000 },
   ),
   GATEWAY_SUBMIT_INFLIGHT: int(
     'Messages carrying single submits (POST /tasks) in flight to the coordinator at once; requests arriving meanwhile leave together in the next one. 0 = each alone',

@@ -166,6 +166,8 @@ export class AuditService implements OnModuleDestroy {
     this.inserts = new Batcher<AuditRow, void>({
       maxBatch: 500,
       maxDelayMs,
+      // an idle gateway writes at once (no timer on sparse traffic); a busy one shares commits
+      busyWindowMs: maxDelayMs * 5,
       concurrency: 2,
       flush: async (rows) => {
         const done = this.takeCompletions();
