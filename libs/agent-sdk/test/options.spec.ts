@@ -16,7 +16,7 @@ describe('compileAgentOptions', () => {
       namespace: '',
       nats: {},
       version: undefined,
-      resultBatchDelayMs: 2,
+      resultBatchDelayMs: 0,
       shutdownGraceMs: 10_000,
       pullExpiresMs: 5_000,
       handleSignals: false,
