@@ -929,7 +929,13 @@ export class Agent {
     }
     span.end();
     this.release(a);
-    if (!superseded) this.resultBatcher.add(result);
+    if (!superseded) {
+      this.resultBatcher.add(result);
+      // half the slots or more still running or unreported: the coordinator counts them busy and
+      // may be waiting for them to dispatch more (throughput is then bound by the dispatch ->
+      // result cycle), so the results leave at once
+      if ((this.attempts.size + this.resultBatcher.size) * 2 >= this.options.concurrency) this.resultBatcher.expedite();
+    }
     if (result.outcome === 'failed' && !superseded) {
       this.logger.info('attempt failed', {
         taskId: task.taskId,

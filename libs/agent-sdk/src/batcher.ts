@@ -41,6 +41,14 @@ export class Batcher<T> {
     else this.timer = setTimeout(this.onDue, this.delayMs);
   }
 
+  /** What waits leaves on the next event-loop turn instead of when its delay is over. */
+  expedite(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.immediate = setImmediate(this.onDue);
+  }
+
   /** Flushes whatever is waiting now (in batches of at most maxItems). */
   flushNow(): void {
     if (this.timer) clearTimeout(this.timer);

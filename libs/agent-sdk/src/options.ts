@@ -86,10 +86,10 @@ export interface AgentOptions {
   metadata?: Record<string, unknown>;
   /**
    * How long finished attempts (and started/progress reports, dispatch acks) are gathered into one
-   * batch while the agent is busy; an agent that sent nothing for 5 × this long is idle and sends
-   * on the next event-loop turn. Default 0: always the next turn — what finished in the same turn
-   * (a dispatch batch of short tasks) still leaves as one message, and no timer stretches the
-   * dispatch → result → next dispatch cycle (2 ms cost 11 % of the no-op throughput).
+   * batch. Default 2 ms. They leave on the next event-loop turn instead when the agent is idle
+   * (nothing sent for 5 × this long: no timer on sparse traffic) or half its slots or more are
+   * running or unreported (the coordinator may be waiting for them to dispatch more). `0` = always the next turn
+   * (what finished in the same turn still leaves together).
    */
   resultBatchDelayMs?: number;
   /** How long `stop()` waits for running handlers before aborting them. Default 10 000 ms. */
@@ -300,7 +300,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
   }
 
   // timing
-  const resultBatchDelayMs = int('resultBatchDelayMs', options.resultBatchDelayMs, 0, 0, 10_000);
+  const resultBatchDelayMs = int('resultBatchDelayMs', options.resultBatchDelayMs, 2, 0, 10_000);
   const shutdownGraceMs = int('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0, 24 * 3600 * 1000);
   const pullExpiresMs = int('pullExpiresMs', options.pullExpiresMs, 5_000, 1_000, 300_000);
 

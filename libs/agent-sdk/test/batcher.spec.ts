@@ -61,6 +61,19 @@ describe('Batcher', () => {
     jest.advanceTimersByTime(1);
     expect(batches).toEqual([[1], [2, 3], [4]]);
   });
+
+  it('expedite() sends what waits on the next turn instead of after the delay', () => {
+    const batches: number[][] = [];
+    const b = new Batcher<number>(1000, 100, (items) => batches.push(items));
+    b.expedite(); // nothing waits: nothing happens
+    b.add(1);
+    b.add(2);
+    b.expedite();
+    jest.advanceTimersByTime(1);
+    expect(batches).toEqual([[1, 2]]);
+    jest.advanceTimersByTime(2000);
+    expect(batches).toEqual([[1, 2]]);
+  });
 });
 
 describe('backoffDelay', () => {

@@ -16,7 +16,7 @@ describe('compileAgentOptions', () => {
       namespace: '',
       nats: {},
       version: undefined,
-      resultBatchDelayMs: 0,
+      resultBatchDelayMs: 2,
       shutdownGraceMs: 10_000,
       pullExpiresMs: 5_000,
       handleSignals: false,
