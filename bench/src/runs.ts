@@ -161,6 +161,9 @@ export interface RateResult {
   otherEvents: Record<string, number>;
 }
 
+/** Largest rate run whose latency is split by stage (the split keeps a few numbers per task). */
+const MAX_STAGE_TASKS = 100_000;
+
 /**
  * Open loop: request i is due at start + i/rate and is sent then, whatever happened to the
  * earlier ones (a 1 ms interval timer issues everything due, catching up after a stall).
@@ -191,7 +194,8 @@ export async function runRate(args: {
   const stopProgress = progress(args.log, () => `rate: ${sent}/${total} sent, ${accepted} accepted, ${tracker.pending} in flight`);
   await args.loop?.start();
   await args.cpu?.start();
-  tracker.stages = new Map();
+  // the per-stage split keeps a few numbers per task: not on soak-sized runs
+  if (total <= MAX_STAGE_TASKS) tracker.stages = new Map();
   const start = performance.now() + 5;
   try {
     await new Promise<void>((resolve) => {

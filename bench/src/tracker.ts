@@ -25,7 +25,7 @@ export class CompletionTracker {
   private emptyWaiters: Array<() => void> = [];
   private messages: ConsumerMessages | undefined;
   /**
-   * When set (the rate run), the coordinator's tick time (`ts`, epoch ms) of each task's
+   * When set (rate runs up to 100,000 tasks), the coordinator's tick time (`ts`, epoch ms) of each task's
    * `task.queued`, `task.dispatched`, `task.running` and `task.succeeded`, by task id: where a
    * task's latency goes. Off by default (memory on long runs).
    */
@@ -102,7 +102,8 @@ export class CompletionTracker {
     if (slot === undefined) return;
     let st = this.stages!.get(id);
     if (!st) this.stages!.set(id, (st = {}));
-    st[slot] ??= Date.parse(e.ts) - performance.timeOrigin;
+    const at = Date.parse(e.ts);
+    if (Number.isFinite(at)) st[slot] ??= at - performance.timeOrigin;
   }
 
   /** Adds task ids the current phase waits for (those already completed are skipped). */
