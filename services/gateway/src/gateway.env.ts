@@ -28,7 +28,9 @@ export const GATEWAY_ENV = {
     max: 3_600_000,
   }),
   GATEWAY_RATE_LIMIT: int('Requests per rate window per API key (a key may carry its own limit); 0 = no limit', {
-    default: 20_000,
+    // 10,000 requests/s per key: above what one gateway serves, so the default never caps a
+    // client at the advertised rates, and still stops a runaway one across replicas
+    default: 100_000,
     min: 0,
     max: 100_000_000,
   }),
