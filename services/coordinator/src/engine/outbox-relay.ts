@@ -3,15 +3,21 @@ import type { MeshBus } from '@swarm-mesh/messaging';
 import type { Logger } from '@swarm-mesh/telemetry';
 import type { OutboxRow, TaskStore } from './task-store';
 
+/**
+ * How long published rows wait for a tick statement to delete them before they are deleted in a
+ * statement of their own (a busy coordinator ticks sooner; an idle one pays one delete).
+ */
+const DELETE_LINGER_MS = 200;
+
 const DEFS = new Map<string, typeof EventMessages.tasks>(Object.values(EventMessages).map((d) => [d.subject, d]));
 
 /**
  * Publishes committed outbox rows onto the EVENTS stream (msg id = row id, so a republish is
- * stored once) and deletes them once acked. A periodic sweep republishes rows a crash left
- * behind between commit and publish.
+ * stored once) and deletes them once acked — in the next tick's statement (TaskStore), or alone
+ * after DELETE_LINGER_MS. A periodic sweep republishes rows a crash left behind between commit
+ * and publish.
  */
 export class OutboxRelay {
-  private toDelete: string[] = [];
   private deleteTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
@@ -56,18 +62,19 @@ export class OutboxRelay {
   }
 
   private markDone(id: string): void {
-    this.toDelete.push(id);
-    this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 50);
+    this.store.outboxPublished(id);
+    this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), DELETE_LINGER_MS);
   }
 
   private async flushDeletes(): Promise<void> {
     this.deleteTimer = null;
-    const ids = this.toDelete.splice(0);
+    const count = this.store.publishedOutboxCount;
+    if (count === 0) return;
     try {
-      await this.store.deleteOutbox(ids);
+      await this.store.deletePublishedOutbox();
     } catch (err) {
       // rows stay; the sweep republishes them (de-duplicated by msg id) and deletes again
-      this.logger.warn('outbox delete failed', { count: ids.length, err });
+      this.logger.warn('outbox delete failed', { count, err });
     }
   }
 

@@ -397,8 +397,13 @@ function agentRow(a: AgentRecord): Record<string, unknown> {
 }
 
 /** Raw, batched SQL for the coordinator's schema. The hot path never uses the ORM. */
+/** Most published outbox rows one tick statement deletes. */
+const MAX_TICK_OUTBOX_DELETES = 5_000;
+
 export class TaskStore {
   readonly pool: Pool;
+  /** Outbox rows whose events EVENTS has stored, not yet deleted: the next tick statement deletes them. */
+  private publishedOutbox: string[] = [];
 
   /**
    * @param fenceToken the active replica's lease revision (0 = no fencing): a tick is written
@@ -484,6 +489,13 @@ export class TaskStore {
       parts.push(`ob AS (INSERT INTO coordinator.outbox (id, subject, payload) VALUES ${rows.join(', ')})`);
     }
     if (parts.length === 0) return;
+    // rows the relay published since the last tick leave in this statement (no round trip of their own)
+    const deletes = this.publishedOutbox.length > 0 ? this.publishedOutbox.splice(0, MAX_TICK_OUTBOX_DELETES) : undefined;
+    if (deletes) {
+      values.push(pgArray(deletes));
+      parts.push(`obd AS (DELETE FROM coordinator.outbox WHERE id = ANY($${values.length}::uuid[]))`);
+      mask |= 2048;
+    }
     const token = this.fenceToken();
     if (token > 0) {
       // a deposed leader's tick fails whole (division by zero when no row matched): nothing of it lands
@@ -494,11 +506,39 @@ export class TaskStore {
       );
     }
     const select = token > 0 ? 'SELECT 1 / (SELECT count(*)::int FROM fence)' : 'SELECT 1';
-    await this.pool.query({
-      name: `coordinator_tick_${mask}_${w.outbox.length}_${token > 0 ? 'f' : 'n'}`,
-      text: `WITH ${parts.join(',\n')} ${select}`,
-      values,
-    });
+    try {
+      await this.pool.query({
+        name: `coordinator_tick_${mask}_${w.outbox.length}_${token > 0 ? 'f' : 'n'}`,
+        text: `WITH ${parts.join(',\n')} ${select}`,
+        values,
+      });
+    } catch (err) {
+      if (deletes) this.publishedOutbox = deletes.concat(this.publishedOutbox);
+      throw err;
+    }
+  }
+
+  /**
+   * Notes an outbox row whose event EVENTS has stored: the next tick statement deletes it, or
+   * `deletePublishedOutbox` when no tick comes first.
+   */
+  outboxPublished(id: string): void {
+    this.publishedOutbox.push(id);
+  }
+
+  /** Published outbox rows waiting for their delete. */
+  get publishedOutboxCount(): number {
+    return this.publishedOutbox.length;
+  }
+
+  /**
+   * Deletes the published rows no tick took (one statement). On failure they stay: the outbox
+   * sweep republishes them (stored once: the msg id is the row id) and they are deleted again.
+   */
+  async deletePublishedOutbox(): Promise<void> {
+    const ids = this.publishedOutbox;
+    this.publishedOutbox = [];
+    await this.deleteOutbox(ids);
   }
 
   /** Starts a new coordinator generation (one per start): the high half of lease epochs. */
