@@ -149,6 +149,20 @@ function calibrationMs(): number {
   return best;
 }
 
+/**
+ * CPU one timer wake-up of this process costs (µs of user+system time per wake-up), after
+ * `intervalMs` of sleep. On virtual machines that halt an idle vCPU (and with tick-based CPU
+ * accounting) a wake-up from idle can cost ten times a wake-up of a busy process: this is what
+ * makes the CPU per task of a slow, open-loop run (every task wakes ~20 processes) so much
+ * higher than in batches, and what differs most between machines.
+ */
+async function wakeupCpuUs(intervalMs: number, wakeups: number): Promise<number> {
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < wakeups; i++) await new Promise((r) => setTimeout(r, intervalMs));
+  const used = process.cpuUsage(t0);
+  return (used.user + used.system) / wakeups;
+}
+
 async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => void, note: (s: string) => void): Promise<number> {
   const started = performance.now();
   const speedBefore = calibrationMs();
@@ -169,6 +183,12 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     say(`  note: other work keeps the machine ${busyPct?.toFixed(0)}% busy; machine-wide CPU and throughput include it`);
   }
   say(`  machine speed: a fixed JSON workload took ${speedBefore.toFixed(1)} ms (lower is faster; compare runs only at similar speeds)`);
+  const wakeIdleUs = await wakeupCpuUs(50, 20);
+  const wakeBusyUs = await wakeupCpuUs(1, 200);
+  say(
+    `  wake-up cost: ${wakeIdleUs.toFixed(0)} µs of CPU per timer wake-up after 50 ms asleep, ${wakeBusyUs.toFixed(0)} µs every 1 ms ` +
+      `(slow open-loop runs pay the first kind on every hop of a task)`,
+  );
 
   const nc = await connectMesh({ servers: testNatsUrl(), name: `bench:${namespace || 'default'}` });
   const bus = new MeshBus({ nc, identity: 'client:bench', namespace });
@@ -792,6 +812,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
     ),
     bench_cpu_s: round(processCpuS(process.pid), 2),
     machine_speed_ms: { before: round(speedBefore, 1), after: round(speedAfter, 1) },
+    wakeup_cpu_us: { after_50ms: round(wakeIdleUs, 0), every_1ms: round(wakeBusyUs, 0) },
     seconds: round((performance.now() - started) / 1000, 1),
   };
   const ok = !failed && missing === 0 && duplicates === 0;
