@@ -207,6 +207,7 @@ describe('loadServiceConfig', () => {
       logLevel: 'warn',
       shutdownGraceMs: 250,
       leaderLeaseTtlMs: 1500,
+      heapGrowingPercent: 50,
       extra: {},
     });
   });
@@ -224,6 +225,7 @@ describe('loadServiceConfig', () => {
         SHUTDOWN_GRACE_MS: '-5',
         SWARM_NAMESPACE: 'Bad.NS',
         LEADER_LEASE_TTL_MS: '10',
+        HEAP_GROWING_PERCENT: '-1',
       }),
     );
     const vars = problems.map((p) => p.split(':')[0]).sort();
@@ -232,6 +234,7 @@ describe('loadServiceConfig', () => {
       'DATABASE_URL',
       'DB_CREATE_IF_MISSING',
       'DB_POOL_MAX',
+      'HEAP_GROWING_PERCENT',
       'HTTP_PORT',
       'LEADER_LEASE_TTL_MS',
       'LOG_LEVEL',

@@ -9,6 +9,7 @@ import { isTransientDbError, openServiceDataSource } from '@swarm-mesh/persisten
 import { createLogger, type Logger } from '@swarm-mesh/telemetry';
 import type { FastifyServerOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import type { DataSource, MixedList } from 'typeorm';
 import { ConfigError, type EnvSpec, type EnvValues } from '../config/env-spec';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config';
@@ -79,6 +80,7 @@ export async function runService<S extends EnvSpec>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService<EnvValues<S>>> {
   const config: ServiceConfig<EnvValues<S>> = loadServiceConfig(def.service, def.env, env);
+  applyHeapGrowing(config.heapGrowingPercent);
   const logger = createLogger({ service: def.service, level: config.logLevel, base: { instance: config.instanceId } });
   const metrics = new MetricsRegistry(def.service, config.instanceId, config.version);
   logger.info('starting', { namespace: config.namespace || undefined, nats: config.nats.servers, version: config.version });
@@ -192,6 +194,16 @@ export async function runService<S extends EnvSpec>(
     return stopping;
   };
   return { runtime, app, port, url, stop };
+}
+
+/**
+ * Sets V8's old-generation growing factor (1 + percent/100) for the next collections. V8's own
+ * factor adapts up to 4× the live heap: under steady load the gateway's RSS swung 179–245 MiB
+ * (sd 15–20 MiB over 90 s at 1,000 tasks/s) with 60–70 MiB live; at 50 % it stayed 173–181 MiB
+ * (sd 1–2) with no measurable CPU cost. Takes effect at the next GC; 0 leaves V8's default.
+ */
+function applyHeapGrowing(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 /**

@@ -24,6 +24,10 @@ export const BASE_ENV_SPEC = {
   SHUTDOWN_GRACE_MS: int('How long a stopping service waits for in-flight work', { default: 10_000, min: 0, max: 600_000 }),
   SWARM_INSTANCE_ID: optionalStr('Unique id of this process (default host-pid-random)'),
   SWARM_VERSION: str('Version reported by health', { default: '0.1.0' }),
+  HEAP_GROWING_PERCENT: int(
+    "Old-generation room V8 grants before its next full GC, in % of the live heap (0 = V8's adaptive factor, which lets a busy process's heap and RSS swing by tens of MiB between collections)",
+    { default: 50, min: 0, max: 1000 },
+  ),
   LEADER_LEASE_TTL_MS: int(
     'Singleton services (coordinator, allocator, resolver): a standby replica takes over this long after the active one stops renewing its lease',
     { default: 3000, min: 100, max: 600_000 },
@@ -45,6 +49,8 @@ export interface ServiceConfig<X = Record<string, never>> {
   shutdownGraceMs: number;
   /** Lease of the active replica of a singleton service. */
   leaderLeaseTtlMs: number;
+  /** V8's heap growing percent (0 = V8's own); applied by `runService`. */
+  heapGrowingPercent: number;
   /** Service-specific settings. */
   extra: X;
 }
@@ -83,6 +89,7 @@ export function loadServiceConfig<S extends EnvSpec>(
     logLevel: v.LOG_LEVEL as ServiceConfig['logLevel'],
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     leaderLeaseTtlMs: v.LEADER_LEASE_TTL_MS,
+    heapGrowingPercent: v.HEAP_GROWING_PERCENT,
     extra: extra as EnvValues<S>,
   };
 }
