@@ -396,10 +396,10 @@ function agentRow(a: AgentRecord): Record<string, unknown> {
   };
 }
 
-/** Raw, batched SQL for the coordinator's schema. The hot path never uses the ORM. */
 /** Most published outbox rows one tick statement deletes. */
 const MAX_TICK_OUTBOX_DELETES = 5_000;
 
+/** Raw, batched SQL for the coordinator's schema. The hot path never uses the ORM. */
 export class TaskStore {
   readonly pool: Pool;
   /** Outbox rows whose events EVENTS has stored, not yet deleted: the next tick statement deletes them. */
