@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { ResultBatch, TaskErrorDto } from '@swarm-mesh/contracts';
 import { ensureStream, type MeshBus } from '@swarm-mesh/messaging';
-import { openServiceDataSource } from '@swarm-mesh/persistence';
 import { MetricsRegistry, readEnv } from '@swarm-mesh/service-kit';
 import { type Logger, silentLogger } from '@swarm-mesh/telemetry';
-import { cleanupNamespace, connectTestBus, createTestDatabase, eventually, randomNamespace, type TestDatabase } from '@swarm-mesh/testing';
+import { cleanupNamespace, connectTestBus, eventually, randomNamespace } from '@swarm-mesh/testing';
 import type { DataSource } from 'typeorm';
 import { AlwaysAdmit } from '../src/admission/admission-gate';
 import { COORDINATOR_ENV, resolveCoordinatorOptions } from '../src/config/coordinator-options';
 import { CoordinatorEngine } from '../src/engine/coordinator-engine';
 import { CoordinatorMetrics } from '../src/engine/coordinator.metrics';
 import { TaskStore } from '../src/engine/task-store';
-import { COORDINATOR_MIGRATIONS } from '../src/migrations';
 import { coordinatorStreams } from '../src/streams/stream-specs';
 import type { TaskTuning } from '../src/tuning/task-tuning';
+import { type CoordinatorDatabase, openCoordinatorDatabase } from './support/coordinator-database';
 
 jest.setTimeout(60_000);
 
@@ -30,7 +29,7 @@ class BuggyTuning implements TaskTuning {
 }
 
 describe('internal errors inside a tick (a bug does not stop the engine)', () => {
-  let db: TestDatabase;
+  let cdb: CoordinatorDatabase;
   let ds: DataSource;
   let bus: MeshBus;
   let engine: CoordinatorEngine;
@@ -47,13 +46,8 @@ describe('internal errors inside a tick (a bug does not stop the engine)', () =>
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = await openServiceDataSource({
-      url: db.url,
-      schema: 'coordinator',
-      entities: [],
-      migrations: COORDINATOR_MIGRATIONS,
-    });
+    cdb = await openCoordinatorDatabase();
+    ds = cdb.ds;
     bus = await connectTestBus({ namespace, identity: 'coordinator' });
     const options = resolveCoordinatorOptions(readEnv(COORDINATOR_ENV, { LAZY_WRITE_MS: '0' }));
     for (const spec of coordinatorStreams(options.eventsMaxAgeMs)) await ensureStream(bus, spec);
@@ -91,8 +85,7 @@ describe('internal errors inside a tick (a bug does not stop the engine)', () =>
     await engine?.stop();
     if (bus) await cleanupNamespace(bus).catch(() => []);
     await bus?.close();
-    if (ds?.isInitialized) await ds.destroy();
-    await db?.drop();
+    await cdb?.close();
   });
 
   it('fails the task the engine cannot dispatch (INTERNAL), dispatches the others, and keeps going', async () => {

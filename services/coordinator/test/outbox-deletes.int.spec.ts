@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SERVICE_SCHEMAS } from '@swarm-mesh/contracts';
-import { openServiceDataSource } from '@swarm-mesh/persistence';
-import { createTestDatabase, type TestDatabase } from '@swarm-mesh/testing';
 import type { DataSource } from 'typeorm';
 import { type OutboxRow, TaskStore, type TickWrite } from '../src/engine/task-store';
-import { COORDINATOR_MIGRATIONS } from '../src/migrations';
+import { type CoordinatorDatabase, openCoordinatorDatabase } from './support/coordinator-database';
 
 jest.setTimeout(60_000);
 
@@ -22,7 +19,7 @@ const tick = (outbox: OutboxRow[]): TickWrite => ({
 });
 
 describe('published outbox rows are deleted by the next tick statement (TaskStore)', () => {
-  let db: TestDatabase;
+  let cdb: CoordinatorDatabase;
   let ds: DataSource;
   let token = 0;
   let store: TaskStore;
@@ -31,20 +28,13 @@ describe('published outbox rows are deleted by the next tick statement (TaskStor
     (await ds.query<Array<{ id: string }>>('SELECT id FROM coordinator.outbox ORDER BY seq')).map((r) => r.id);
 
   beforeAll(async () => {
-    db = await createTestDatabase({ prefix: 'swarm_coord_outbox' });
-    ds = await openServiceDataSource({
-      url: db.url,
-      schema: SERVICE_SCHEMAS.coordinator,
-      entities: [],
-      migrations: COORDINATOR_MIGRATIONS,
-      poolMax: 2,
-    });
+    cdb = await openCoordinatorDatabase({ prefix: 'swarm_coord_outbox', poolMax: 2 });
+    ds = cdb.ds;
     store = new TaskStore(ds, () => token);
   });
 
   afterAll(async () => {
-    await ds?.destroy();
-    await db?.drop();
+    await cdb?.close();
   });
 
   beforeEach(async () => {

@@ -1,8 +1,5 @@
-import { SERVICE_SCHEMAS } from '@swarm-mesh/contracts';
-import { openServiceDataSource } from '@swarm-mesh/persistence';
-import { createTestDatabase, type TestDatabase } from '@swarm-mesh/testing';
 import type { DataSource } from 'typeorm';
-import { COORDINATOR_MIGRATIONS } from '../src/migrations';
+import { type CoordinatorDatabase, openCoordinatorDatabase } from './support/coordinator-database';
 
 /** attstorage (e = external, x = extended) and attcompression (l = lz4, '' = the default) of outbox.payload. */
 async function payloadStorage(ds: DataSource): Promise<{ storage: string; compression: string }> {
@@ -14,23 +11,16 @@ async function payloadStorage(ds: DataSource): Promise<{ storage: string; compre
 }
 
 describe('coordinator outbox storage migrations', () => {
-  let db: TestDatabase;
+  let cdb: CoordinatorDatabase;
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ prefix: 'swarm_coord_mig' });
-    ds = await openServiceDataSource({
-      url: db.url,
-      schema: SERVICE_SCHEMAS.coordinator,
-      entities: [],
-      migrations: COORDINATOR_MIGRATIONS,
-      poolMax: 2,
-    });
+    cdb = await openCoordinatorDatabase({ prefix: 'swarm_coord_mig', poolMax: 2 });
+    ds = cdb.ds;
   });
 
   afterAll(async () => {
-    await ds?.destroy();
-    await db?.drop();
+    await cdb?.close();
   });
 
   it('stores outbox payloads lz4-compressed where the server has lz4, and the migration reverts to uncompressed and back', async () => {
