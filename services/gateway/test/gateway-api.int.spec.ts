@@ -416,6 +416,7 @@ describe('bad input never reaches the coordinator', () => {
       const r = await admin('POST', '/api/v1/tasks', { raw: '{"capability": "data.fetch",' });
       expect(r.status).toBe(400);
       expect(r.body.code).toBe('MALFORMED_JSON');
+      expect(r.body.message).toMatch(/^payload is not valid JSON: /);
       expect(r.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/);
     });
   });
@@ -446,6 +447,11 @@ describe('bad input never reaches the coordinator', () => {
 
       const proto = await admin('POST', '/api/v1/tasks', { raw: '{"capability":"a","input":{"__proto__":{"x":1}}}' });
       expect(proto.status).toBe(400);
+      // valid JSON with a forbidden key: named as such (not "not valid JSON"), with its path
+      expect(proto.body).toMatchObject({ code: 'VALIDATION_FAILED', message: 'forbidden key "__proto__"' });
+      expect(proto.body.details.violations).toContainEqual(
+        expect.objectContaining({ path: 'input.__proto__', constraint: 'forbiddenKey' }),
+      );
 
       const setPriority = await admin('POST', `/api/v1/tasks/${TASK_ID}/priority`, { body: { priority: 'urgent' } });
       expect(setPriority.status).toBe(400);

@@ -52,8 +52,12 @@ const mutations: Array<{ method: string; path: string; status: number; traceId: 
 
 async function api(method: string, path: string, opts: CallOptions = {}, base = gw.url): Promise<ApiResponse> {
   const r = await call(base, method, path, opts);
-  // refused before anyone is known (401), before routing (413, malformed JSON) or by the rate limiter (429): not audited
-  const unaudited = r.status === 401 || r.status === 413 || r.status === 429 || r.body?.code === 'MALFORMED_JSON';
+  // refused before anyone is known (401), before routing (413; a body that does not parse: malformed JSON, a forbidden key,
+  // nesting too deep) or by the rate limiter (429): not audited
+  const violations = (r.body?.details?.violations ?? []) as Array<{ constraint?: string }>;
+  const unparsed =
+    r.body?.code === 'MALFORMED_JSON' || violations.some((v) => v.constraint === 'forbiddenKey' || v.constraint === 'maxDepth');
+  const unaudited = r.status === 401 || r.status === 413 || r.status === 429 || unparsed;
   if (method !== 'GET' && opts.key && !unaudited) {
     mutations.push({ method, path, status: r.status, traceId: r.headers.get('x-trace-id'), key: opts.key });
   }
@@ -210,6 +214,18 @@ describe('API keys', () => {
     }
     const proto = await admin('POST', '/api/v1/api-keys', { raw: '{"name":"x","role":"viewer","__proto__":{"role":"admin"}}' });
     expect(proto.status).toBe(400);
+    expect(proto.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { violations: [{ path: '__proto__', constraint: 'forbiddenKey' }] },
+    });
+    const ctor = await admin('POST', '/api/v1/api-keys', {
+      raw: '{"name":"x","role":"viewer","constructor":{"prototype":{"role":"admin"}}}',
+    });
+    expect(ctor.status).toBe(400);
+    expect(ctor.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { violations: [{ path: 'constructor', constraint: 'forbiddenKey' }] },
+    });
   });
 });
 

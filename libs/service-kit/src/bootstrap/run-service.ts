@@ -15,6 +15,7 @@ import { ConfigError, type EnvSpec, type EnvValues } from '../config/env-spec';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config';
 import { HealthService } from '../ops/health.service';
 import { NestJsonLogger } from '../ops/json-logger';
+import { installBodyParsers } from '../http/json-body-parser';
 import { MetricsRegistry } from '../ops/metrics.registry';
 import { MeshTransport } from '../transport/mesh.transport';
 import { ServiceKitModule } from './service-kit.module';
@@ -135,6 +136,7 @@ export async function runService<S extends EnvSpec>(
   const bodyLimit = typeof def.bodyLimitBytes === 'function' ? def.bodyLimitBytes(config.extra) : (def.bodyLimitBytes ?? 1024 * 1024);
   // agent ids may be 128 characters: allow path parameters that long
   const adapter = new FastifyAdapter({ bodyLimit, trustProxy: true, routerOptions: { maxParamLength: 256 }, ...def.fastifyOptions });
+  installBodyParsers(adapter, bodyLimit);
   metrics.observeHttp(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(ServiceKitModule.forRoot(runtime, def.module), adapter, {
     logger: new NestJsonLogger(logger),
