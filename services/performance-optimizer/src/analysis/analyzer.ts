@@ -57,6 +57,8 @@ export class Analyzer implements OnApplicationBootstrap, BeforeApplicationShutdo
   private chain: Promise<unknown> = Promise.resolve();
   private readonly leader: LeaderLock;
   private stopped = false;
+  /** A periodic cycle is running: the timer's next firing is skipped rather than queued behind it. */
+  private cycleRunning = false;
 
   constructor(
     private readonly rt: OptimizerRuntime,
@@ -89,20 +91,29 @@ export class Analyzer implements OnApplicationBootstrap, BeforeApplicationShutdo
     return next;
   }
 
-  private async periodic(): Promise<void> {
-    if (this.stopped) return;
-    if (!(await this.leader.tryAcquire())) return;
-    await this.serial(async () => {
-      const tenants = await activeTenants(this.rt.ds, Date.now() - this.rt.options.baselineWindowMs);
-      for (const t of tenants) {
-        if (this.stopped) return;
-        try {
-          await this.analyzeTenant(t);
-        } catch (err) {
-          this.rt.logger.error('analysis failed', { tenantId: t, err });
+  /**
+   * One periodic cycle over the active tenants. A cycle longer than the interval (many tenants,
+   * a slow database) makes the timer skip firings instead of queueing a cycle per firing.
+   */
+  async periodic(): Promise<void> {
+    if (this.stopped || this.cycleRunning) return;
+    this.cycleRunning = true;
+    try {
+      if (!(await this.leader.tryAcquire())) return;
+      await this.serial(async () => {
+        const tenants = await activeTenants(this.rt.ds, Date.now() - this.rt.options.baselineWindowMs);
+        for (const t of tenants) {
+          if (this.stopped) return;
+          try {
+            await this.analyzeTenant(t);
+          } catch (err) {
+            this.rt.logger.error('analysis failed', { tenantId: t, err });
+          }
         }
-      }
-    }).catch((err: unknown) => this.rt.logger.error('analysis cycle failed', { err }));
+      }).catch((err: unknown) => this.rt.logger.error('analysis cycle failed', { err }));
+    } finally {
+      this.cycleRunning = false;
+    }
   }
 
   /** One cycle for one tenant, now (the `perf.analyze` command). */
