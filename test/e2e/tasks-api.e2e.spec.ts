@@ -116,6 +116,36 @@ describe('bad input: a clear 4xx {code, message, details} and nothing written', 
     });
   });
 
+  it('strings Postgres cannot store (U+0000, an unpaired surrogate) → 400 VALIDATION_FAILED naming the path; submits sent with them still succeed', async () => {
+    await writesNothing(async () => {
+      const nul = expectError(
+        await mesh.api('POST', '/tasks', { capability: 'e2e.echo', input: { s: 'a\u0000b' } }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(violationPaths(nul)).toEqual(['input.s']);
+      const surrogate = expectError(
+        await mesh.api('POST', '/tasks/batch', { tasks: [{ capability: 'e2e.echo', labels: { team: '\ud800' } }] }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(violationPaths(surrogate)).toEqual(['tasks.0.labels.team']);
+      const key = expectError(
+        await mesh.api('POST', '/tasks', { capability: 'e2e.echo', idempotencyKey: 'k\u0000' }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(violationPaths(key)).toEqual(['idempotencyKey']);
+    });
+    // sent at the same moment, so that they would share the coordinator's commit with a bad one
+    const [bad, ...good] = await Promise.all([
+      mesh.api('POST', '/tasks', { capability: 'e2e.echo', input: { s: '\u0000' } }),
+      ...Array.from({ length: 10 }, (_, i) => mesh.api<TaskDto>('POST', '/tasks', { capability: 'e2e.echo', input: { i } })),
+    ]);
+    expectError(bad!, 400, 'VALIDATION_FAILED');
+    expect(good.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 201));
+  });
+
   it('unknown field → 400 VALIDATION_FAILED naming it (top level and nested)', async () => {
     await writesNothing(async () => {
       const top = expectError(await mesh.api('POST', '/tasks', { capability: 'e2e.echo', bogus: 1 }), 400, 'VALIDATION_FAILED');

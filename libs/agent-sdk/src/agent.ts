@@ -62,6 +62,7 @@ import { type SettledAttemptInfo, settleAttempt } from './outcome';
 import type { AgentEventListener, AgentEventName, AgentEvents } from './events';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './options';
 import { registerForSignals, unregisterForSignals } from './signals';
+import { storableText } from './storable';
 
 /** Lifecycle of an Agent object. */
 export type AgentLifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -875,7 +876,7 @@ export class Agent {
     a.progressSeq++;
     const report: AgentReportDto = { kind: 'progress', taskId: a.task.taskId, epoch: a.task.epoch, at: new Date().toISOString() };
     if (percent !== undefined) report.percent = percent;
-    if (message !== undefined) report.message = String(message).slice(0, 1000);
+    if (message !== undefined) report.message = storableText(String(message).slice(0, 1000));
     this.reportBatcher.add(report);
   }
 

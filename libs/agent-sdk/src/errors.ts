@@ -1,4 +1,5 @@
 import { SwarmError, type TaskErrorDto } from '@swarm-mesh/contracts';
+import { storableJson, storableText } from './storable';
 
 /** Error codes the SDK itself puts on failed attempts. */
 export const SDK_ERROR_CODES = {
@@ -6,7 +7,7 @@ export const SDK_ERROR_CODES = {
   START_TO_CLOSE_TIMEOUT: 'START_TO_CLOSE_TIMEOUT',
   /** The agent stopped (shutdown/restart) before the attempt finished; outcome `cancelled`, retryable. */
   AGENT_SHUTDOWN: 'AGENT_SHUTDOWN',
-  /** The handler returned something other than a JSON object; not retryable. */
+  /** The handler returned something other than a JSON object, or one holding a string Postgres cannot store (U+0000, an unpaired surrogate); not retryable. */
   INVALID_RESULT: 'INVALID_RESULT',
   /** The task input failed the handler's input class validation; not retryable. */
   INVALID_INPUT: 'INVALID_INPUT',
@@ -80,8 +81,9 @@ function safeDetails(details: unknown): Record<string, unknown> | undefined {
   try {
     const json = JSON.stringify(details);
     if (Buffer.byteLength(json) > MAX_DETAILS_BYTES) return { truncated: true };
-    // a JSON round trip drops what cannot cross the wire (functions, class prototypes)
-    return JSON.parse(json) as Record<string, unknown>;
+    // a JSON round trip drops what cannot cross the wire (functions, class prototypes) and
+    // repairs strings Postgres cannot store
+    return JSON.parse(storableJson(json)) as Record<string, unknown>;
   } catch {
     return { unserialisable: true };
   }
@@ -89,7 +91,7 @@ function safeDetails(details: unknown): Record<string, unknown> | undefined {
 
 function safeCode(code: unknown): string | undefined {
   if (typeof code !== 'string' || code.length === 0) return undefined;
-  return code.length > 200 ? code.slice(0, 200) : code;
+  return storableText(code.length > 200 ? code.slice(0, 200) : code);
 }
 
 /**
@@ -120,6 +122,7 @@ export function toTaskErrorDto(err: unknown, attempt: number, at: string = new D
     message = typeof err === 'string' ? err : `non-error thrown: ${safeString(err)}`;
     code = SDK_ERROR_CODES.HANDLER_ERROR;
   }
+  message = storableText(message);
   const dto: TaskErrorDto = {
     message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
     retryable,

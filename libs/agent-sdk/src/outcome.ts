@@ -2,6 +2,7 @@ import { MAX_TASK_RESULT_BYTES } from '@swarm-mesh/contracts';
 import type { AttemptResultDto, TaskErrorDto } from '@swarm-mesh/contracts';
 import { type AbortReason, hasUsage, isJsonObject, type TaskUsage } from './context';
 import { SDK_ERROR_CODES, toTaskErrorDto } from './errors';
+import { hasUnstorableJson } from './storable';
 
 /** How a handler call ended. */
 export interface HandlerSettlement {
@@ -42,11 +43,12 @@ export function shutdownError(agentId: string, attempt: number, at: string): Tas
   };
 }
 
-function jsonSize(v: unknown): number {
+/** The JSON text of a result, or null when it has none (cycles, BigInt). */
+function jsonText(v: unknown): string | null {
   try {
-    return Buffer.byteLength(JSON.stringify(v));
+    return JSON.stringify(v);
   } catch {
-    return Number.POSITIVE_INFINITY;
+    return null;
   }
 }
 
@@ -55,7 +57,8 @@ function jsonSize(v: unknown): number {
  * - start-to-close timeout → `failed` START_TO_CLOSE_TIMEOUT (retryable), whatever the handler did;
  * - threw after a cancel → `cancelled`; after a shutdown abort → `cancelled` with error AGENT_SHUTDOWN (retryable);
  * - threw otherwise → `failed` with the error mapped by `toTaskErrorDto`;
- * - returned a JSON object → `succeeded`; anything else → `failed` INVALID_RESULT (not retryable).
+ * - returned a JSON object → `succeeded` (over MAX_TASK_RESULT_BYTES: RESULT_TOO_LARGE; holding a string Postgres
+ *   cannot store: INVALID_RESULT); anything else → `failed` INVALID_RESULT (not retryable).
  * Usage reported through the context is attached in every case.
  */
 export function settleAttempt(
@@ -91,8 +94,18 @@ export function settleAttempt(
     result.outcome = 'failed';
     result.error = toTaskErrorDto(s.error, info.attempt, finishedAt);
   } else if (isJsonObject(s.value)) {
-    const size = jsonSize(s.value);
-    if (size > MAX_TASK_RESULT_BYTES) {
+    const json = jsonText(s.value);
+    const size = json === null ? Number.POSITIVE_INFINITY : Buffer.byteLength(json);
+    if (json !== null && hasUnstorableJson(json)) {
+      result.outcome = 'failed';
+      result.error = {
+        message: `the result of "${info.capability}" holds a string with U+0000 (NUL) or an unpaired UTF-16 surrogate, which cannot be stored`,
+        code: SDK_ERROR_CODES.INVALID_RESULT,
+        retryable: false,
+        attempt: info.attempt,
+        at: finishedAt,
+      };
+    } else if (size > MAX_TASK_RESULT_BYTES) {
       result.outcome = 'failed';
       result.error = {
         message: `the result of "${info.capability}" is ${size} bytes of JSON; the limit is ${MAX_TASK_RESULT_BYTES}`,

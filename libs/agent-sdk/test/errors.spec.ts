@@ -38,6 +38,34 @@ describe('toTaskErrorDto', () => {
   });
 });
 
+describe('strings Postgres cannot store (U+0000, unpaired surrogates)', () => {
+  it('are repaired with U+FFFD in error messages, codes and details; well-formed text is kept', () => {
+    const dto = toTaskErrorDto(
+      new TaskError('bad\u0000byte \ud800 😀', { code: 'E\u0000', details: { k: 'v\u0000', list: ['\udc00'], literal: '\\u0000' } }),
+      1,
+    );
+    expect(dto.message).toBe('bad\ufffdbyte \ufffd 😀');
+    expect(dto.code).toBe('E\ufffd');
+    expect(dto.details).toEqual({ k: 'v\ufffd', list: ['\ufffd'], literal: '\\u0000' });
+    expect(toTaskErrorDto(new Error('plain\u0000'), 1).message).toBe('plain\ufffd');
+  });
+
+  it('in a result fail the attempt with INVALID_RESULT (not retryable) instead of reporting what the mesh refuses', () => {
+    for (const value of [{ s: 'a\u0000b' }, { nested: [{ s: '\ud800' }] }, { ['k\u0000']: 1 }]) {
+      const r = settleAttempt(info, { threw: false, value, abortReason: undefined }, 'ag');
+      expect(r).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_RESULT', retryable: false } });
+      expect(r.error?.message).toMatch(/U\+0000/);
+      expect(r.result).toBeUndefined();
+    }
+    const ok = settleAttempt(
+      info,
+      { threw: false, value: { s: 'emoji 😀, a backslash-u0000 as text: \\u0000' }, abortReason: undefined },
+      'ag',
+    );
+    expect(ok.outcome).toBe('succeeded');
+  });
+});
+
 describe('settleAttempt', () => {
   it('succeeds with a JSON object and attaches usage', () => {
     const r = settleAttempt({ ...info, usage: { tokensIn: 3 } }, { threw: false, value: { a: 1 }, abortReason: undefined }, 'ag', 'end');

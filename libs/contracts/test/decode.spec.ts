@@ -99,6 +99,22 @@ describe('parseJson limits', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
+  it.each([
+    ['{"a":"x\\u0000y"}', 'a', /U\+0000/],
+    ['{"a":{"b":["ok","\\u0000"]}}', 'a.b.1', /U\+0000/],
+    ['{"a":{"k\\u0000":1}}', 'a.k\u0000', /key contains U\+0000/],
+    ['{"a":"\\ud800"}', 'a', /unpaired UTF-16 surrogate/],
+    ['["\\udc00x"]', '0', /unpaired UTF-16 surrogate/],
+  ])('rejects strings Postgres cannot store in %s', (raw, path, message) => {
+    expect(codeOf(() => parseJson(raw))).toBe('VALIDATION_FAILED');
+    expect(violationsOf(() => parseJson(raw))[0]).toMatchObject({ path, constraint: 'storableString' });
+    expect(() => parseJson(raw)).toThrow(message);
+  });
+
+  it('accepts well-formed text: surrogate pairs (emoji) and an escaped backslash before u0000', () => {
+    expect(parseJson('{"a":"\\ud83d\\ude00 😀","b":"\\\\u0000"}')).toEqual({ a: '😀 😀', b: '\\u0000' });
+  });
+
   it('rejects nesting deeper than the limit and accepts it up to the limit', () => {
     expect(() => checkShape(nested(DEFAULT_MAX_DEPTH))).not.toThrow();
     expect(codeOf(() => checkShape(nested(DEFAULT_MAX_DEPTH + 1)))).toBe('VALIDATION_FAILED');

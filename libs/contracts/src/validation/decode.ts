@@ -36,10 +36,30 @@ export function parseJson(raw: Uint8Array | string, limits: DecodeLimits = {}): 
   return value;
 }
 
+/** `String.prototype.isWellFormed` (Node 20; its type is in TypeScript's ES2024 lib, past our ES2023 target). */
+type WellFormedString = string & { isWellFormed(): boolean };
+
 /**
- * Rejects `__proto__`/`constructor`/`prototype` keys and nesting deeper than maxDepth. Runs on
- * every decoded message, so it walks without allocating: one shared key stack, joined into a
- * path only for the error.
+ * Why a string cannot be stored (Postgres `text` and `jsonb` refuse U+0000, and `jsonb` an
+ * unpaired surrogate `\ud800`), or null when it can.
+ */
+function unstorable(s: string): string | null {
+  if (s.indexOf('\u0000') !== -1) return 'contains U+0000 (NUL), which cannot be stored';
+  if (!(s as WellFormedString).isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which cannot be stored';
+  return null;
+}
+
+function refuseString(keys: Array<string | number>, why: string): never {
+  throw new ValidationError(`string ${why}`, [
+    { path: keys.length > 0 ? keys.join('.') : '(root)', message: why, constraint: 'storableString' },
+  ]);
+}
+
+/**
+ * Rejects `__proto__`/`constructor`/`prototype` keys, nesting deeper than maxDepth, and strings
+ * (values or keys) no database can store — U+0000 and unpaired surrogates: accepted, they would
+ * fail the write of everything committed with them. Runs on every decoded message, so it walks
+ * without allocating: one shared key stack, joined into a path only for the error.
  */
 export function checkShape(value: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): void {
   if (typeof value === 'object' && value !== null) walkShape(value, 0, maxDepth, []);
@@ -55,6 +75,11 @@ function walkShape(v: object, depth: number, maxDepth: number, keys: Array<strin
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const child: unknown = v[i];
+      if (typeof child === 'string') {
+        const why = unstorable(child);
+        if (why) refuseString([...keys, i], why);
+        continue;
+      }
       if (typeof child !== 'object' || child === null) continue;
       keys.push(i);
       walkShape(child, depth + 1, maxDepth, keys);
@@ -69,7 +94,14 @@ function walkShape(v: object, depth: number, maxDepth: number, keys: Array<strin
       keys.push(key);
       throw new ValidationError(`forbidden key "${key}"`, [{ path: keys.join('.'), message: 'forbidden key', constraint: 'forbiddenKey' }]);
     }
+    const keyWhy = unstorable(key);
+    if (keyWhy) refuseString([...keys, key], `key ${keyWhy}`);
     const child: unknown = (v as Record<string, unknown>)[key];
+    if (typeof child === 'string') {
+      const why = unstorable(child);
+      if (why) refuseString([...keys, key], why);
+      continue;
+    }
     if (typeof child !== 'object' || child === null) continue;
     keys.push(key);
     walkShape(child, depth + 1, maxDepth, keys);
