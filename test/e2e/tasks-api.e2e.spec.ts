@@ -622,7 +622,7 @@ describe('dead letters', () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.state).toBe('cancelled');
     const after = await mesh.task(res.body.id);
-    expect(after).toMatchObject({ state: 'cancelled', error: { code: 'CANCELLED', message: 'giving up' } });
+    expect(after).toMatchObject({ state: 'cancelled', error: { code: 'CANCELLED', message: 'giving up' }, nextAttemptAt: null });
     expect(after.attempts.map((a) => a.outcome)).toEqual(['failed']);
     const q2 = await mesh.api<QueueDepthsDto>('GET', '/queues');
     expect(q2.body.items.find((i) => i.capability === 'e2e.flaky')).toMatchObject({ retryScheduled: 0, totalQueued: 0 });

@@ -1252,6 +1252,8 @@ export class CoordinatorEngine {
 
   /** A task reached a terminal state: persist, announce, forget. */
   private finish(t: TaskRecord, tick: Tick, event: string, data: Record<string, unknown>): void {
+    // an ended task has no next attempt (a cancelled retry_scheduled task kept its old one)
+    t.nextAttemptAt = null;
     tick.touch(t);
     if (t.deadline !== null && !t.rt.slaMissed && tick.now > t.deadline && t.state === 'succeeded') this.slaMissed(t, tick);
     // terminal events carry what learners downstream need (the optimizer's samples, SLA checks)
