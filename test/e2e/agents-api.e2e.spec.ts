@@ -160,7 +160,7 @@ describe('the agent registry', () => {
   it('POST /drain: state draining and no new work goes to it; POST /resume: it takes work again', async () => {
     const drained = await mesh.api<AgentDto>('POST', '/agents/alpha/drain');
     expect(drained.status).toBe(200);
-    expect(drained.body).toMatchObject({ id: 'alpha', state: 'draining' });
+    expect(drained.body).toMatchObject({ id: 'alpha', state: 'draining', load: { freeSlots: 0 } });
     await waitAgent('alpha', (a) => a.state === 'draining', 'draining');
     await eventually(() => alpha.mode === 'draining', { description: 'the SDK agent stopped pulling' });
 
@@ -185,7 +185,8 @@ describe('the agent registry', () => {
 
     const resumed = await mesh.api<AgentDto>('POST', '/agents/alpha/resume');
     expect(resumed.status).toBe(200);
-    expect(resumed.body.id).toBe('alpha');
+    // the answer shows the agent resumed, not the draining it reported before the resume reached it
+    expect(resumed.body).toMatchObject({ id: 'alpha', state: 'healthy' });
     const ran = await mesh.waitState(waiting.id, 'succeeded');
     expect(ran.result).toEqual({ by: 'alpha' });
     expect((await waitAgent('alpha', (a) => a.state === 'healthy', 'healthy')).state).toBe('healthy');
@@ -261,7 +262,11 @@ describe('an agent process that dies', () => {
     expect(done.attempts[1]).toMatchObject({ agentId: 'rescuer', outcome: 'succeeded' });
     // the dead agent holds nothing and is listed as dead; the rescuer is healthy
     const dead = await getAgent(victimId);
-    expect(dead.load.running).toBe(0);
+    expect(dead.load).toEqual({ running: 0, freeSlots: 0 }); // a dead agent offers no slots
+    // nothing to restart; a drain is still recorded (it holds if the agent comes back)
+    const restart = await mesh.api<ApiErrorBody>('POST', `/agents/${victimId}/restart`);
+    expect(restart.status).toBe(409);
+    expect(restart.body.code).toBe('INVALID_STATE_TRANSITION');
     const list = await mesh.api<AgentPageDto>('GET', '/agents?state=dead');
     expect(list.body.items.map((a) => a.id)).toContain(victimId);
     expect(list.body.items.map((a) => a.id)).not.toContain('rescuer');

@@ -66,6 +66,7 @@ export function dispatchable(a: AgentRecord, now: number): boolean {
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function toAgentDto(a: AgentRecord): AgentDto {
+  const state = agentState(a);
   return {
     id: a.id,
     tenantId: a.tenantId,
@@ -74,10 +75,11 @@ export function toAgentDto(a: AgentRecord): AgentDto {
     tier: a.tier,
     capabilities: [...a.capabilities],
     concurrency: a.concurrency,
-    state: agentState(a),
+    state,
     instanceId: a.instanceId,
     version: a.version,
-    load: { running: a.assigned.size, freeSlots: freeSlots(a) },
+    // slots new work can use: none while it is dead, unresponsive or draining
+    load: { running: a.assigned.size, freeSlots: state === 'dead' || state === 'unresponsive' || state === 'draining' ? 0 : freeSlots(a) },
     stats: {
       ...(a.cpuPercent !== null ? { cpuPercent: a.cpuPercent } : {}),
       ...(a.memoryRssBytes !== null ? { memoryRssBytes: a.memoryRssBytes } : {}),

@@ -1443,6 +1443,8 @@ export class CoordinatorEngine {
         tick.controls.push({ agentId: a.id, kind: 'drain', reason: 'operator drain' });
         break;
       case 'resume':
+        // the agent reported draining because of our drain: it resumes on the control sent below
+        if (a.operatorDrain) a.agentDraining = false;
         a.operatorDrain = false;
         if (a.breaker.state !== 'closed') {
           a.breaker = { state: 'closed', openedAt: null, retryAt: null, cooldownMs: this.options.breakerCooldownMs, trialTaskId: null };
@@ -1451,6 +1453,8 @@ export class CoordinatorEngine {
         tick.controls.push({ agentId: a.id, kind: 'resume', reason: 'operator resume' });
         break;
       case 'restart':
+        if (a.liveness === 'dead')
+          throw new InvalidStateTransitionError(`agent ${a.id} is dead: there is no process to restart`, { agentId: a.id, state: 'dead' });
         tick.controls.push({ agentId: a.id, kind: 'restart', reason: 'operator restart' });
         break;
     }
