@@ -102,6 +102,12 @@ describe('task lifecycle (coordinator process, SDK agents, real NATS and Postgre
     expect(order[0]).toBe('blocker');
     expect(order.slice(1, 6).sort()).toEqual(['crit-0', 'crit-1', 'crit-2', 'crit-3', 'crit-4']);
     expect(order.slice(6)).toEqual(Array.from({ length: 10 }, (_, i) => `low-${i}`));
+    // events name the priority as REST does (CONTRACT.md's enumeration), not its rank
+    const events = await mesh.taskEvents();
+    const priorityOf = (id: string): unknown => events.find((e) => e.type === 'task.succeeded' && e.data.taskId === id)?.data.priority;
+    expect(priorityOf(crits[0]!.id)).toBe('CRITICAL');
+    expect(priorityOf(lows[0]!.id)).toBe('LOW');
+    expect(priorityOf(blocker[0]!.id)).toBe('MEDIUM');
     await Promise.all(mesh.agents.splice(0).map((a) => a.stop()));
   });
 

@@ -1,4 +1,4 @@
-import type { MeshEventDto } from '@swarm-mesh/contracts';
+import { type MeshEventDto, PRIORITIES } from '@swarm-mesh/contracts';
 import type { AgentRecord } from './agent-record';
 import type { DeadLetterRow } from './task-store';
 import type { TaskRecord } from './task-record';
@@ -74,7 +74,8 @@ export class Tick {
         state: t.state,
         attempt: t.attempt,
         agentId: t.agentId,
-        priority: t.priority,
+        // the name (CONTRACT.md's enumeration), as REST shows it; records keep the rank
+        priority: PRIORITIES[t.priority] ?? 'MEDIUM',
         ...data,
       },
     });
