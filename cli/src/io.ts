@@ -22,6 +22,21 @@ async function readAllStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Ends the process quietly when the reader of `stream` goes away (`swarm tasks --json | head`):
+ * the write fails with EPIPE (Node ignores SIGPIPE), and without a listener Node would print an
+ * "Unhandled 'error' event" stack trace and exit 1. Like ripgrep and other filters that handle a
+ * broken pipe, the CLI then exits 0 without a word: the reader asked for no more output, and
+ * nothing can be reported on a pipe that is closed anyway. Stops at once, so `watch` does not go on
+ * polling for nobody. Other write errors are rethrown, as if there were no listener.
+ */
+export function exitOnBrokenPipe(stream: NodeJS.EventEmitter, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(0);
+  });
+}
+
 /** The real process. */
 export function processIO(): CliIO {
   return {

@@ -7,7 +7,7 @@ import { type CommandDef, COMMANDS as TASK_COMMANDS, GROUP_DEFAULTS as TASK_GROU
 import { restClient } from './rest';
 import { WORKFLOW_COMMANDS, WORKFLOW_GROUP_DEFAULTS } from './workflow-commands';
 
-import { type CliIO, processIO } from './io';
+import { type CliIO, exitOnBrokenPipe, processIO } from './io';
 
 const COMMANDS: CommandDef[] = [...TASK_COMMANDS, ...ADMIN_COMMANDS, ...WORKFLOW_COMMANDS];
 const GROUP_DEFAULTS: Record<string, string> = { ...TASK_GROUP_DEFAULTS, ...ADMIN_GROUP_DEFAULTS, ...WORKFLOW_GROUP_DEFAULTS };
@@ -121,6 +121,22 @@ function printApiError(io: CliIO, err: SwarmApiError, json: boolean, hadKey: boo
   io.stderr.write(text);
 }
 
+/** Code of a command-line mistake in `--json` error output; API errors keep the API's own codes. */
+export const USAGE_ERROR_CODE = 'USAGE_ERROR';
+
+/**
+ * A mistake in the command line: a hint to `--help`, or with `--json` the same `{code, message,
+ * details}` line as an API error (details.command names the command when one was recognised).
+ */
+function printUsageError(io: CliIO, err: UsageError, command: CommandDef | undefined, json: boolean): void {
+  const which = err.command ?? command?.name;
+  if (json) {
+    io.stderr.write(`${JSON.stringify({ code: USAGE_ERROR_CODE, message: err.message, details: which ? { command: which } : {} })}\n`);
+    return;
+  }
+  io.stderr.write(`swarm: ${err.message}\nRun 'swarm ${which ? `${which} ` : ''}--help' for usage.\n`);
+}
+
 /** Runs the CLI; resolves to the exit code. Never calls process.exit (tests run it in-process). */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   let command: CommandDef | undefined;
@@ -179,8 +195,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     });
   } catch (err) {
     if (err instanceof UsageError) {
-      const which = err.command ?? command?.name;
-      io.stderr.write(`swarm: ${err.message}\nRun 'swarm ${which ? `${which} ` : ''}--help' for usage.\n`);
+      printUsageError(io, err, command, json);
       return 2;
     }
     if (err instanceof SwarmApiError) {
@@ -194,6 +209,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 
 /** Entry point of `bin/swarm.js`. */
 export function run(): void {
+  exitOnBrokenPipe(process.stdout);
+  exitOnBrokenPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,12 +1,14 @@
 import type { TaskDto, TaskState } from '@swarm-mesh/contracts';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../src/args';
-import type { CliIO } from '../src/io';
-import { main } from '../src/main';
+import { type CliIO, exitOnBrokenPipe } from '../src/io';
+import { main, USAGE_ERROR_CODE } from '../src/main';
 
 // The CLI imports SwarmClient from @swarm-mesh/agent-sdk; load just the client folder here so the
 // test needs neither the package's index wiring nor its NATS/OpenTelemetry dependencies.
@@ -186,6 +188,40 @@ describe('swarm CLI', () => {
       expect(r.stderr).toContain('--help');
     }
     expect(seen).toHaveLength(0);
+  });
+
+  it('with --json prints usage errors as one {code, message, details} line on stderr, like API errors', async () => {
+    writeFileSync(join(workDir, 'not-a-workflow.json'), '{nope');
+    const cases: Array<[string[], string, Record<string, unknown>]> = [
+      [['frobnicate', '--json'], 'unknown command "frobnicate"', {}],
+      [['--json', 'frobnicate'], 'unknown command "frobnicate"', {}],
+      [['--json'], 'no command given', {}],
+      [['submit', '--json'], 'missing <capability>', { command: 'submit' }],
+      [['submit', 'infra.noop', '--input', '{bad', '--json'], '--input is not valid JSON', { command: 'submit' }],
+      [['workflow', 'submit', '/nope.json', '--json'], 'cannot read /nope.json', { command: 'workflow submit' }],
+      [['workflow', 'submit', 'not-a-workflow.json', '--json'], 'is not valid JSON', { command: 'workflow submit' }],
+      [['agents', 'frob', '--json'], 'unknown agents command "frob"', {}],
+      [['get', 'a', '--bogus', '--json'], 'unknown option --bogus', { command: 'get' }],
+      [['tasks', '--json', '--limit', '0'], '--limit must be between 1 and 500', { command: 'tasks' }],
+    ];
+    for (const [args, message, details] of cases) {
+      const r = await swarm(args);
+      expect({ args, code: r.code, stdout: r.stdout, lines: r.stderr.split('\n').length }).toEqual({ args, code: 2, stdout: '', lines: 2 });
+      const parsed = JSON.parse(r.stderr) as { code: string; message: string; details: unknown };
+      expect({ args, ...parsed }).toEqual({ args, code: USAGE_ERROR_CODE, message: expect.stringContaining(message), details });
+    }
+    expect(USAGE_ERROR_CODE).toBe('USAGE_ERROR');
+    expect(seen).toHaveLength(0);
+
+    // without --json the text stays as it was
+    expect(await swarm(['frobnicate'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'swarm: unknown command "frobnicate"\nRun \'swarm --help\' for usage.\n',
+    });
+    expect((await swarm(['submit'])).stderr).toBe("swarm: missing <capability>\nRun 'swarm submit --help' for usage.\n");
+    // a value that happens to be "--json" does not switch the format
+    expect((await swarm(['submit', 'a', '--input', '--json'])).stderr).toMatch(/^swarm: --input is not valid JSON: /);
   });
 
   it('submits a task built from the options; --json prints exactly the API JSON', async () => {
@@ -536,5 +572,63 @@ describe('workflow commands (pure parts)', () => {
     const after = { ...base, nodes: [{ ...node, state: 'awaiting_approval' as const, taskState: 'succeeded' as const }] };
     expect(describeWorkflowChange(before, after)).toEqual(['review: running → awaiting_approval — approve with: swarm approve t1']);
     expect(describeWorkflowChange(undefined, before)[0]).toMatch(/^workflow w1 \(report\) is running/);
+  });
+});
+
+describe('a closed output pipe (`swarm … | head`)', () => {
+  const bin = join(__dirname, '..', 'bin', 'swarm.js');
+
+  /** Runs the built CLI; `closeStdout` says when to close the reading end of its stdout. */
+  function spawnCli(
+    args: string[],
+    opts: { closeStdout?: 'at-once' | 'after-first-chunk'; closeStderr?: boolean },
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+    // bin/swarm.js runs dist/: `npm test` builds first; alone, run `npx tsc -b cli`.
+    expect(existsSync(join(__dirname, '..', 'dist', 'main.js'))).toBe(true);
+    const child = spawn(process.execPath, [bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWARM_URL: url, SWARM_API_KEY: 'test-key' },
+    });
+    let stdout = '';
+    let stderr = '';
+    if (opts.closeStdout === 'at-once') child.stdout.destroy();
+    else
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString('utf8');
+        if (opts.closeStdout === 'after-first-chunk') child.stdout.destroy();
+      });
+    if (opts.closeStderr) child.stderr.destroy();
+    else child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  }
+
+  it('exits 0 without a word when the reader of stdout is gone before the output', async () => {
+    const r = await spawnCli(['--help'], { closeStdout: 'at-once' });
+    expect(r).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+  });
+
+  it('exits 0 without a word when the reader stops part way through a long --json answer', async () => {
+    const items = Array.from({ length: 300 }, (_, i) => task(`t${i}`, 'queued', { input: { pad: 'x'.repeat(1000) } }));
+    handler = () => ({ status: 200, body: { items, nextCursor: null } });
+    const r = await spawnCli(['tasks', '--limit', '300', '--json'], { closeStdout: 'after-first-chunk' });
+    expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(r.stdout.length).toBeGreaterThan(0);
+    expect(r.stdout.length).toBeLessThan(JSON.stringify({ items, nextCursor: null }, null, 2).length);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('does not crash when stderr is closed either', async () => {
+    const r = await spawnCli(['frobnicate'], { closeStderr: true });
+    expect({ code: r.code, signal: r.signal, stdout: r.stdout }).toEqual({ code: 0, signal: null, stdout: '' });
+  });
+
+  it('exitOnBrokenPipe exits 0 on EPIPE and leaves other stream errors loud', () => {
+    const stream = new EventEmitter();
+    const exit = jest.fn();
+    exitOnBrokenPipe(stream, exit);
+    stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(exit).toHaveBeenCalledWith(0);
+    expect(() => stream.emit('error', Object.assign(new Error('write EIO'), { code: 'EIO' }))).toThrow('write EIO');
+    expect(exit).toHaveBeenCalledTimes(1);
   });
 });
