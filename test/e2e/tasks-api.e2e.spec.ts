@@ -116,6 +116,18 @@ describe('bad input: a clear 4xx {code, message, details} and nothing written', 
     });
   });
 
+  it('JSON in: an empty JSON body is no body (a required one is missing); a form body is 415', async () => {
+    await writesNothing(async () => {
+      const empty = expectError(await mesh.api('POST', '/tasks', undefined, { raw: '' }), 400, 'VALIDATION_FAILED');
+      expect(empty.message).not.toMatch(/JSON/);
+      const form = await mesh.api('POST', '/tasks', undefined, {
+        raw: 'capability=e2e.echo',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expectError(form, 415, 'VALIDATION_FAILED');
+    });
+  });
+
   it('strings Postgres cannot store (U+0000, an unpaired surrogate) → 400 VALIDATION_FAILED naming the path; submits sent with them still succeed', async () => {
     await writesNothing(async () => {
       const nul = expectError(
