@@ -3,7 +3,7 @@ import { APP_CSS } from '../src/dashboard/assets/app-css';
 import { APP_JS } from '../src/dashboard/assets/app-js';
 import { INDEX_HTML } from '../src/dashboard/assets/index-html';
 import { parseFilters, matches } from '../src/stream/stream-filters';
-import { judge, observe, SlidingWindow } from '../src/alerts/alert-rules';
+import { checkThreshold, judge, observe, SlidingWindow } from '../src/alerts/alert-rules';
 import { formatMessage, parseSmtpUrl } from '../src/alerts/smtp-client';
 import type { AlertRuleDto } from '@swarm-mesh/contracts';
 
@@ -51,6 +51,38 @@ describe('alert rules', () => {
     lastFiredAt: null,
   });
   const ev = (type: string, data: Record<string, unknown> = {}) => ({ type, ts: 't', tenantId: 'default', data });
+  it('checks a threshold against the range of its kind (count, ratio 0..1, ms, none)', () => {
+    const refused = (kind: AlertRuleDto['kind'], threshold: number): unknown => {
+      try {
+        checkThreshold(kind, threshold);
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    };
+    expect(refused('error_rate', 5)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { violations: [{ path: 'threshold', message: expect.stringContaining('from 0 to 1'), constraint: 'thresholdRange' }] },
+    });
+    expect(refused('budget_near_limit', 1.5)).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(refused('dead_letter_growth', 0)).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(refused('dead_letter_growth', 1.5)).toMatchObject({ message: expect.stringContaining('an integer from 1') });
+    for (const [kind, t] of [
+      ['agent_died', 1], // uses no threshold: kept and ignored
+      ['pool_exhausted', 3],
+      ['error_rate', 0],
+      ['error_rate', 1],
+      ['budget_near_limit', 0.9],
+      ['dead_letter_growth', 1],
+      ['sla_missed', 60_000],
+    ] as const) {
+      expect(refused(kind, t)).toBeUndefined();
+    }
+    for (const kind of ['agent_died', 'error_rate', 'pool_exhausted'] as const) {
+      expect(() => checkThreshold(kind, null)).not.toThrow();
+      expect(() => checkThreshold(kind, undefined)).not.toThrow();
+    }
+  });
   it('error_rate judges only with enough samples', () => {
     const r = rule('error_rate', 0.5);
     const w = new SlidingWindow();

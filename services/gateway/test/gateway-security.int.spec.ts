@@ -1,5 +1,6 @@
 import {
   API_KEY_FORMAT_RE,
+  ERROR_CODES,
   EVENTS_WILDCARD,
   EventMessages,
   FlagValue,
@@ -310,7 +311,36 @@ describe('auth matrix', () => {
     expect(rotated.body.apiKey).toMatchObject({ name: 'rotating', role: 'viewer', rotatedFrom: r.id });
     expect((await api('GET', '/api/v1/queues', { key: r.key })).status).toBe(401);
     expect((await api('GET', '/api/v1/queues', { key: rotated.body.key })).status).toBe(200);
-    expect((await admin('POST', `/api/v1/api-keys/${r.id}/rotate`)).status).toBe(404);
+    expect((await admin('POST', `/api/v1/api-keys/${r.id}/rotate`)).status).toBe(409);
+  });
+
+  it('rotating a revoked key → 409 INVALID_STATE_TRANSITION; revoking it again is idempotent (200, first revokedAt)', async () => {
+    const k = await createKey({ name: 'revoked then rotated', role: 'viewer' });
+    const revoked = await admin('DELETE', `/api/v1/api-keys/${k.id}`);
+    expect(revoked.status).toBe(200);
+    const read = await admin('GET', `/api/v1/api-keys/${k.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.revokedAt).toBe(revoked.body.revokedAt);
+    const rotate = await admin('POST', `/api/v1/api-keys/${k.id}/rotate`);
+    expect(rotate.status).toBe(409);
+    expect(rotate.body).toMatchObject({
+      code: 'INVALID_STATE_TRANSITION',
+      message: `api key ${k.id} is revoked; revoked keys cannot be rotated`,
+      details: { keyId: k.id, revokedAt: revoked.body.revokedAt },
+    });
+    expect(rotate.headers.get('cache-control')).toBe('no-store');
+    // nothing was created in its place
+    const keys = await admin('GET', '/api/v1/api-keys?includeRevoked=true&limit=500');
+    expect(keys.body.items.filter((x: { rotatedFrom: string | null }) => x.rotatedFrom === k.id)).toEqual([]);
+    const again = await admin('DELETE', `/api/v1/api-keys/${k.id}`);
+    expect(again.status).toBe(200);
+    expect(again.body.revokedAt).toBe(revoked.body.revokedAt);
+    // another tenant's revoked key stays invisible (404, not 409)
+    const acmeAdmin = await createKey({ name: 'acme rotator', role: 'admin', tenantId: 'acme' });
+    const foreign = await api('POST', `/api/v1/api-keys/${k.id}/rotate`, { key: acmeAdmin.key });
+    expect(foreign.status).toBe(404);
+    const doc = await call(gw.url, 'GET', '/api/docs-json');
+    expect(doc.body.paths['/api/v1/api-keys/{id}/rotate'].post.responses['409'].description).toContain('INVALID_STATE_TRANSITION');
   });
 
   it('rate limit → 429 RATE_LIMITED with Retry-After', async () => {
@@ -383,7 +413,7 @@ describe('rate limits shared across gateway replicas', () => {
 });
 
 describe('feature flags', () => {
-  it('lists flags, lets operators change them (viewer 403), every service sees the change', async () => {
+  it('lists flags, lets operators of the platform tenant change them (viewer 403), every service sees the change', async () => {
     const viewer = await createKey({ name: 'flag viewer', role: 'viewer' });
     const operator = await createKey({ name: 'flag operator', role: 'operator' });
     const list = await api('GET', '/api/v1/flags', { key: viewer.key });
@@ -414,6 +444,45 @@ describe('feature flags', () => {
     expect((await api('PUT', '/api/v1/flags/scaling.predictive', { key: operator.key, body: { enabled: 'yes' } })).status).toBe(400);
     expect((await api('PUT', '/api/v1/flags/BAD%20NAME', { key: operator.key, body: { enabled: true } })).status).toBe(400);
   });
+
+  it("refuses mesh-wide flag changes from other tenants' keys, admins included (403 FORBIDDEN, audited as denied); they may still read flags", async () => {
+    const acmeAdmin = await createKey({ name: 'acme flag admin', role: 'admin', tenantId: 'acme' });
+    const acmeOperator = await createKey({ name: 'acme flag operator', role: 'operator', tenantId: 'acme' });
+    const kv = await bus.js().views.kv(bus.name(KV_BUCKETS.FLAGS));
+    const stored = async (name: string): Promise<number> => (await kv.get(name))?.revision ?? 0;
+    for (const key of [acmeAdmin, acmeOperator]) {
+      expect((await api('GET', '/api/v1/flags', { key: key.key })).status).toBe(200);
+      for (const name of ['resources.preemption', 'optimizer.auto_apply', 'scaling.predictive']) {
+        const flag = await api('GET', `/api/v1/flags/${name}`, { key: key.key });
+        expect(flag.status).toBe(200);
+        const revision = await stored(name);
+        const r = await api('PUT', `/api/v1/flags/${name}`, { key: key.key, body: { enabled: !flag.body.enabled } });
+        expect({ name, status: r.status, code: r.body.code }).toEqual({ name, status: 403, code: 'FORBIDDEN' });
+        expect(r.body.message).toContain('only keys of the platform tenant (default)');
+        expect(await stored(name)).toBe(revision);
+        expect((await api('GET', `/api/v1/flags/${name}`, { key: key.key })).body.enabled).toBe(flag.body.enabled);
+      }
+    }
+    // unknown flags are refused the same way (no hint which names exist)
+    expect((await api('PUT', '/api/v1/flags/no.such_flag', { key: acmeAdmin.key, body: { enabled: true } })).status).toBe(403);
+    const denied = await eventually(
+      async () => {
+        const a = await admin('GET', `/api/v1/audit?outcome=denied&action=${encodeURIComponent('PUT /api/v1/flags/:name')}&limit=50`);
+        const mine = (a.body.items as Array<{ actor: string; tenantId: string; targetId: string; details: { needed?: string } }>).filter(
+          (e) => e.actor.includes(acmeAdmin.id),
+        );
+        return mine.length >= 4 ? mine : undefined;
+      },
+      { description: 'the refused flag changes in the audit log' },
+    );
+    expect(denied[0]).toMatchObject({
+      tenantId: 'acme',
+      targetId: expect.any(String),
+      details: { code: 'FORBIDDEN', needed: 'platform tenant' },
+    });
+    const doc = await call(gw.url, 'GET', '/api/docs-json');
+    expect(doc.body.paths['/api/v1/flags/{name}'].put.responses['403'].description).toContain('platform tenant');
+  });
 });
 
 describe('live stream', () => {
@@ -431,6 +500,18 @@ describe('live stream', () => {
     expect(other).toBe(404);
     const plain = await call(gw.url, 'GET', '/api/v1/stream');
     expect(plain.status).toBe(426);
+    expect(plain.headers.get('upgrade')).toBe('websocket');
+    expect(plain.body).toEqual({ code: 'VALIDATION_FAILED', message: expect.any(String), details: { upgrade: 'websocket' } });
+  });
+
+  it('documents the 426 of a plain GET with the code it really answers (a known error code)', async () => {
+    const plain = await call(gw.url, 'GET', '/api/v1/stream');
+    const doc = await call(gw.url, 'GET', '/api/docs-json');
+    const documented = doc.body.paths['/api/v1/stream'].get.responses['426'];
+    expect(documented.description).toMatch(new RegExp(`^${plain.body.code as string} `));
+    expect(documented.description).not.toContain('UPGRADE_REQUIRED');
+    expect(documented.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(ERROR_CODES).toHaveProperty(plain.body.code as string);
   });
 
   it("streams {type, ts, data} of the key's tenant only, filtered by kind, task and agent; header auth works too", async () => {
@@ -491,6 +572,54 @@ describe('live stream', () => {
 });
 
 describe('alerts', () => {
+  it('refuses a threshold outside the range of its kind (400 VALIDATION_FAILED on threshold), on create and on change', async () => {
+    const create = (kind: string, threshold: number): Promise<ApiResponse> =>
+      admin('POST', '/api/v1/alerts/rules', {
+        body: { name: `range ${kind} ${threshold}`, kind, threshold, enabled: false, channels: [] },
+      });
+    for (const [kind, threshold, range] of [
+      ['error_rate', 5, /ratio.*from 0 to 1/],
+      ['error_rate', 1.01, /ratio.*from 0 to 1/],
+      ['budget_near_limit', 90, /ratio.*from 0 to 1/],
+      ['dead_letter_growth', 0, /count.*integer from 1/],
+      ['dead_letter_growth', 2.5, /count.*integer from 1/],
+    ] as const) {
+      const r = await create(kind, threshold);
+      expect({ kind, threshold, status: r.status, code: r.body.code }).toEqual({ kind, threshold, status: 400, code: 'VALIDATION_FAILED' });
+      expect(r.body.details.violations).toEqual([
+        { path: 'threshold', message: expect.stringMatching(range), constraint: 'thresholdRange' },
+      ]);
+      expect(r.body.message).toContain(kind);
+    }
+    const made: string[] = [];
+    for (const [kind, threshold] of [
+      ['error_rate', 0.25],
+      ['error_rate', 1],
+      ['budget_near_limit', 0.8],
+      ['dead_letter_growth', 3],
+      ['sla_missed', 30_000],
+    ] as const) {
+      const r = await create(kind, threshold);
+      expect({ kind, threshold, status: r.status }).toEqual({ kind, threshold, status: 201 });
+      expect(r.body.threshold).toBe(threshold);
+      made.push(r.body.id as string);
+    }
+    const agentDied = await admin('POST', '/api/v1/alerts/rules', {
+      body: { name: 'no threshold', kind: 'agent_died', enabled: false, channels: [] },
+    });
+    expect(agentDied.status).toBe(201);
+    made.push(agentDied.body.id as string);
+    // a change is checked against the stored rule's kind
+    const patched = await admin('PATCH', `/api/v1/alerts/rules/${made[0]!}`, { body: { threshold: 5 } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.details.violations).toEqual([expect.objectContaining({ path: 'threshold' })]);
+    expect((await admin('GET', `/api/v1/alerts/rules/${made[0]!}`)).body.threshold).toBe(0.25);
+    expect((await admin('PATCH', `/api/v1/alerts/rules/${made[0]!}`, { body: { threshold: 0.75 } })).body.threshold).toBe(0.75);
+    // kinds that use no threshold keep a value and ignore it
+    expect((await admin('PATCH', `/api/v1/alerts/rules/${agentDied.body.id as string}`, { body: { threshold: 2 } })).status).toBe(200);
+    for (const id of made) expect((await admin('DELETE', `/api/v1/alerts/rules/${id}`)).status).toBe(200);
+  });
+
   it('a dead-letter rule fires to a webhook (retried once), a Slack-compatible hook and SMTP; shown on the stream and in the API', async () => {
     const stream = await openStream(`?token=${encodeURIComponent(ADMIN)}&kind=alert`);
     const rule = await admin('POST', '/api/v1/alerts/rules', {

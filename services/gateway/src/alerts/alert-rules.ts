@@ -1,4 +1,4 @@
-import type { AlertKind, AlertRuleDto, MeshEventDto } from '@swarm-mesh/contracts';
+import { type AlertKind, type AlertRuleDto, type MeshEventDto, ValidationError } from '@swarm-mesh/contracts';
 
 /** A rule's verdict on one event: fire (with what to say), or count it towards a window. */
 export type Observation =
@@ -15,6 +15,33 @@ const DEFAULT_THRESHOLD: Record<AlertKind, number | null> = {
   budget_near_limit: 0.9,
   sla_missed: null,
 };
+
+/** What a kind's threshold means and the values it may take; null: the kind uses none (any value is ignored). */
+const THRESHOLD_RANGE: Record<AlertKind, { meaning: string; min: number; max: number; integer: boolean } | null> = {
+  dead_letter_growth: { meaning: 'a count of dead-lettered tasks', min: 1, max: 1e12, integer: true },
+  agent_died: null,
+  error_rate: { meaning: 'a ratio of failed attempts', min: 0, max: 1, integer: false },
+  pool_exhausted: null,
+  regression_detected: null,
+  budget_near_limit: { meaning: 'a ratio of the budget limit', min: 0, max: 1, integer: false },
+  sla_missed: { meaning: 'a duration in ms', min: 0, max: 1e12, integer: false },
+};
+
+/**
+ * Refuses a threshold outside its kind's range (400 VALIDATION_FAILED on `threshold`): a rule
+ * that could never fire, or one that would fire on everything, is a mistake to report at once.
+ * null or undefined (the kind's default) always passes.
+ */
+export function checkThreshold(kind: AlertKind, threshold: number | null | undefined): void {
+  if (threshold === undefined || threshold === null) return;
+  const range = THRESHOLD_RANGE[kind];
+  // kinds that fire on each event use no threshold: a value is kept and ignored, as it always was
+  if (range === null) return;
+  if (threshold < range.min || threshold > range.max || (range.integer && !Number.isInteger(threshold))) {
+    const message = `${kind}: threshold is ${range.meaning}, ${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}; got ${threshold}`;
+    throw new ValidationError(`threshold: ${message}`, [{ path: 'threshold', message, constraint: 'thresholdRange' }]);
+  }
+}
 
 /** Fewest finished attempts in the window before error_rate judges. */
 export const ERROR_RATE_MIN_SAMPLES = 10;

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { type AuditStart, AuditService } from '../audit/audit.service';
 import { decodeCursor, encodeCursor, iso } from '../http/cursor';
+import { checkThreshold } from './alert-rules';
 import type { ListAlertRulesQuery, ListAlertsQuery } from './alerts.dto';
 
 export const DEFAULT_WINDOW_MS = 300_000;
@@ -160,6 +161,7 @@ export class AlertStore {
 
   async createRule(tenantId: string, body: CreateAlertRuleDto, start: AuditStart): Promise<AlertRuleDto> {
     checkChannels(body.channels);
+    checkThreshold(body.kind, body.threshold);
     return this.audit.inTransaction(
       start,
       async (q) => {
@@ -202,7 +204,8 @@ export class AlertStore {
   async updateRule(tenantId: string, id: string, body: UpdateAlertRuleDto, start: AuditStart): Promise<AlertRuleDto> {
     checkChannels(body.channels);
     return this.audit.inTransaction(start, async (q) => {
-      await this.ownRule(q, tenantId, id, true);
+      const row = await this.ownRule(q, tenantId, id, true);
+      checkThreshold(row.kind, body.threshold);
       const sets: string[] = [];
       const params: unknown[] = [id];
       const set = (col: string, v: unknown): void => {

@@ -62,7 +62,7 @@ export class AlertsController {
   @AuditedInTransaction()
   @ApiOperation({
     summary: 'Create an alert rule',
-    description: `Kinds: ${ALERT_KINDS.join(', ')}. Channels: webhook {url}, slack {url}, email {to[]}. threshold: a count (dead_letter_growth, default 1), a ratio 0..1 (error_rate default 0.5, budget_near_limit default 0.9) or ms (sla_missed).`,
+    description: `Kinds: ${ALERT_KINDS.join(', ')}. Channels: webhook {url}, slack {url}, email {to[]}. threshold: a count (dead_letter_growth, integer ≥ 1, default 1), a ratio 0..1 (error_rate default 0.5, budget_near_limit default 0.9) or ms (sla_missed); agent_died, pool_exhausted and regression_detected take none. A threshold outside its kind's range is 400 VALIDATION_FAILED (violation on threshold).`,
   })
   @ApiBodyFrom(CreateAlertRuleDto)
   @ApiCreatedBody(AlertRuleDto, 'The rule')
@@ -91,7 +91,10 @@ export class AlertsController {
   @HttpCode(200)
   @RequireRole('admin')
   @AuditedInTransaction()
-  @ApiOperation({ summary: 'Change an alert rule (any subset of its fields)' })
+  @ApiOperation({
+    summary: 'Change an alert rule (any subset of its fields)',
+    description: 'A threshold is checked against the range of the rule’s kind (see POST /alerts/rules): outside it, 400 VALIDATION_FAILED.',
+  })
   @RULE_ID
   @ApiBodyFrom(UpdateAlertRuleDto)
   @ApiOkBody(AlertRuleDto, 'The rule after the change')

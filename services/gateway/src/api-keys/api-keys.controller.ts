@@ -8,7 +8,16 @@ import { CurrentPrincipal, RequireRole } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
 import { UUID_PARAM_SCHEMA, UuidParamPipe } from '../http/path-params';
-import { ApiBodyFrom, ApiCreatedBody, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
+import {
+  ApiBodyFrom,
+  ApiCreatedBody,
+  ApiErrorResponse,
+  ApiErrors,
+  ApiKeyAuth,
+  ApiOkBody,
+  ApiPathParam,
+  ApiQueryFrom,
+} from '../openapi/api-docs.decorators';
 import { ListApiKeysQuery } from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
 
@@ -28,7 +37,7 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Create an API key',
     description:
-      'Answers the key once (`key`): store it, it cannot be read again. Keys are 256-bit random, stored hashed. Roles: viewer (read), operator (submit, cancel, drain, flags), admin (keys, audit, alerts). The bootstrap admin key may create keys for any tenant.',
+      'Answers the key once (`key`): store it, it cannot be read again. Keys are 256-bit random, stored hashed. Roles: viewer (read), operator (submit, cancel, drain), admin (keys, audit, alerts). The bootstrap admin key may create keys for any tenant and is the only key that may change runtime flags (they are mesh-wide).',
   })
   @ApiBodyFrom(CreateApiKeyDto)
   @ApiCreatedBody(ApiKeySecretDto, 'The new key (shown once) and its record')
@@ -66,11 +75,14 @@ export class ApiKeysController {
   @AuditedInTransaction()
   @ApiOperation({
     summary: 'Rotate an API key',
-    description: 'Revokes the key and answers a new one with the same name, tenant, role and rate limit (shown once).',
+    description:
+      'Revokes the key and answers a new one with the same name, tenant, role and rate limit (shown once). ' +
+      'A revoked key (revoked or already rotated) cannot be rotated: 409 INVALID_STATE_TRANSITION.',
   })
   @KEY_ID
   @ApiOkBody(ApiKeySecretDto, 'The replacement key (shown once) and its record')
   @ApiErrors(403, 404)
+  @ApiErrorResponse(409, 'INVALID_STATE_TRANSITION: the key is revoked (or was already rotated); revoked keys cannot be rotated')
   async rotate(
     @Param('id', UuidParamPipe) id: string,
     @CurrentPrincipal() p: Principal,
@@ -84,7 +96,11 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(200)
   @AuditedInTransaction()
-  @ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect at once on every gateway replica. Idempotent.' })
+  @ApiOperation({
+    summary: 'Revoke an API key',
+    description:
+      'Takes effect at once on every gateway replica. Idempotent: revoking a revoked key answers it unchanged (200, its first revokedAt).',
+  })
   @KEY_ID
   @ApiOkBody(ApiKeyDto, 'The revoked key')
   @ApiErrors(403, 404)

@@ -6,6 +6,7 @@ import {
   ApiKeyEvents,
   type CreateApiKeyDto,
   ForbiddenError,
+  InvalidStateTransitionError,
   NotFoundError,
 } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
@@ -163,6 +164,7 @@ export class ApiKeysService {
     return toDto(await this.own(this.db, p, id));
   }
 
+  /** Idempotent: revoking a revoked key answers it unchanged (its first revokedAt), like a repeated DELETE. */
   async revoke(p: Principal, id: string, start: AuditStart): Promise<ApiKeyDto> {
     const out = await this.audit.inTransaction(start, async (q) => {
       const row = await this.own(q, p, id, true);
@@ -180,7 +182,12 @@ export class ApiKeysService {
   async rotate(p: Principal, id: string, start: AuditStart): Promise<ApiKeySecretDto> {
     const out = await this.audit.inTransaction(start, async (q) => {
       const row = await this.own(q, p, id, true);
-      if (row.revoked_at) throw new NotFoundError('api-key', id);
+      if (row.revoked_at) {
+        throw new InvalidStateTransitionError(`api key ${id} is revoked; revoked keys cannot be rotated`, {
+          keyId: id,
+          revokedAt: row.revoked_at.toISOString(),
+        });
+      }
       await q.query('UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1', [id]);
       const created = await this.insert(q, p, {
         tenantId: row.tenant_id,

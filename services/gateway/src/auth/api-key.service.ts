@@ -89,6 +89,11 @@ export class ApiKeyService implements OnModuleInit {
     this.cache.clear();
   }
 
+  /** The platform tenant: the bootstrap admin key's (`default`), whose keys run the mesh itself (runtime flags). */
+  get platformTenant(): string {
+    return this.bootstrap.tenantId;
+  }
+
   /** Whether a principal is the bootstrap admin key (the platform operator: may act across tenants). */
   isBootstrap(p: Principal): boolean {
     return p === this.bootstrap || p.keyId === 'bootstrap';

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service';
 import { presentedKey } from './api-key';
 import { ApiKeyService } from './api-key.service';
-import { PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators';
+import { PLATFORM_TENANT_ONLY, PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators';
 import { type Role, roleAllows } from './principal';
 import { RateLimiter } from './rate-limiter';
 
@@ -16,7 +16,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Global guard: every route needs an API key (`Authorization: Bearer <key>` or `x-api-key`)
  * unless marked @Public() or listed above; each key is rate limited (429 RATE_LIMITED with
- * Retry-After); viewer keys may only read. The resolved Principal is put on the request for
+ * Retry-After); viewer keys may only read; routes marked @PlatformTenantOnly() (mesh-wide changes)
+ * admit keys of the platform tenant alone (the bootstrap key's). The resolved Principal is put on the request for
  * controllers (@CurrentPrincipal()). A refused mutation (403) is written to the audit log.
  */
 @Injectable()
@@ -52,6 +53,14 @@ export class ApiKeyGuard implements CanActivate {
         `a ${principal.role} key cannot do this: ${req.method} ${req.routeOptions.url ?? req.url} needs ${needed}`,
       );
       if (!READ_METHODS.has(req.method)) this.audit.recordDenied(req, reply, principal, needed);
+      throw err;
+    }
+    const platformOnly = this.reflector.getAllAndOverride<string | undefined>(PLATFORM_TENANT_ONLY, targets);
+    if (platformOnly !== undefined && !this.keys.isBootstrap(principal) && principal.tenantId !== this.keys.platformTenant) {
+      const err = new ForbiddenError(
+        `only keys of the platform tenant (${this.keys.platformTenant}) may do this: ${req.method} ${req.routeOptions.url ?? req.url} (${platformOnly})`,
+      );
+      if (!READ_METHODS.has(req.method)) this.audit.recordDenied(req, reply, principal, 'platform tenant');
       throw err;
     }
     req.principal = principal;

@@ -1,4 +1,4 @@
-/** Roles of an API key, weakest first: viewer (read-only) < operator (submit, cancel, drain…) < admin (keys, flags). */
+/** Roles of an API key, weakest first: viewer (read-only) < operator (submit, cancel, drain, flags…) < admin (keys, audit, alerts). */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -3,10 +3,10 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FLAGS, FlagDto, FlagListDto, type FlagName, isFlagName, NotFoundError, SetFlagDto, ValidationError } from '@swarm-mesh/contracts';
 import type { FlagStore } from '@swarm-mesh/messaging';
 import { FLAGS as FLAG_STORE } from '@swarm-mesh/service-kit';
-import { CurrentPrincipal, RequireRole } from '../auth/auth.decorators';
+import { CurrentPrincipal, PlatformTenantOnly, RequireRole } from '../auth/auth.decorators';
 import { actorOf, type Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
-import { ApiBodyFrom, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam } from '../openapi/api-docs.decorators';
+import { ApiBodyFrom, ApiErrorResponse, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam } from '../openapi/api-docs.decorators';
 
 const FLAG_NAME_PARAM = /^[a-z][a-z0-9_.]{0,99}$/;
 
@@ -26,7 +26,9 @@ const NAME = ApiPathParam('name', 'Flag name', { type: 'string', enum: Object.ke
 
 /**
  * Runtime feature flags (NATS KV bucket `swarm_flags`, watched by every service): read by any
- * key, changed by operators and admins. A change applies everywhere within a moment.
+ * key. Flags are mesh-wide (one value for every tenant), so only operator and admin keys of the
+ * platform tenant (the bootstrap key's, `default`) may change them; other tenants' keys get 403.
+ * A change applies everywhere within a moment.
  */
 @ApiTags('flags')
 @ApiKeyAuth()
@@ -59,11 +61,22 @@ export class FlagsController {
   @Put(':name')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Turn a flag on or off', description: 'Stored in NATS KV; every service sees the change at once.' })
+  @PlatformTenantOnly('runtime flags apply to every tenant')
+  @ApiOperation({
+    summary: 'Turn a flag on or off',
+    description:
+      'Stored in NATS KV; every service sees the change at once. Flags are mesh-wide, so only operator and admin keys of the ' +
+      "platform tenant (the bootstrap key's, `default`) may change them; keys of other tenants, their admins included, are " +
+      'refused (403, audited as denied).',
+  })
   @NAME
   @ApiBodyFrom(SetFlagDto)
   @ApiOkBody(FlagDto, 'The flag after the change')
-  @ApiErrors(403, 404)
+  @ApiErrors(404)
+  @ApiErrorResponse(
+    403,
+    'FORBIDDEN: a viewer key, or a key of a tenant other than the platform tenant (flags are mesh-wide; other tenants may only read them)',
+  )
   async set(@Param('name', FlagNamePipe) name: FlagName, @Body() body: SetFlagDto, @CurrentPrincipal() p: Principal): Promise<FlagDto> {
     await this.flags.set(name, body.enabled, actorOf(p));
     return this.dto(name);

@@ -37,6 +37,11 @@ export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorat
   );
 }
 
+/** One error response with a route-specific description (instead of the generic one of ApiErrors). */
+export function ApiErrorResponse(status: number, description: string): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, schema: ERROR_REF });
+}
+
 /** Both ways of presenting an API key (either one). */
 export function ApiKeyAuth(): MethodDecorator & ClassDecorator {
   return applyDecorators(ApiBearerAuth('bearer'), ApiSecurity('x-api-key'));

@@ -1,12 +1,21 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { ErrorCode } from '@swarm-mesh/contracts';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { API_PREFIX } from '../http/api-prefix';
+import { ApiErrorResponse } from '../openapi/api-docs.decorators';
+
+/**
+ * The code of the 426 a plain GET gets. No error code means "upgrade required", and the request is
+ * one the route cannot take (it needs the WebSocket handshake), so it is VALIDATION_FAILED with
+ * HTTP status 426 and `details.upgrade`.
+ */
+const UPGRADE_REQUIRED_CODE: ErrorCode = 'VALIDATION_FAILED';
 
 /**
  * Documents the WebSocket stream in the OpenAPI document. The upgrade itself is handled by
- * StreamServer before routing; a plain HTTP GET gets 426 Upgrade Required.
+ * StreamServer before routing; a plain HTTP GET gets 426 Upgrade Required (code VALIDATION_FAILED).
  */
 @ApiTags('stream')
 @Controller(`${API_PREFIX}/stream`)
@@ -30,13 +39,16 @@ export class StreamController {
   @ApiQuery({ name: 'workflow', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'agent', required: false, schema: { type: 'string' } })
   @ApiResponse({ status: 101, description: 'Switching Protocols: the WebSocket is open' })
-  @ApiResponse({ status: 426, description: 'UPGRADE_REQUIRED: a plain HTTP request; open a WebSocket instead' })
+  @ApiErrorResponse(
+    426,
+    `${UPGRADE_REQUIRED_CODE} (HTTP 426 Upgrade Required, details.upgrade = "websocket"): a plain HTTP request; open a WebSocket instead`,
+  )
   upgradeRequired(@Res() reply: FastifyReply): void {
     void reply
       .status(426)
       .header('upgrade', 'websocket')
       .send({
-        code: 'VALIDATION_FAILED',
+        code: UPGRADE_REQUIRED_CODE,
         message: 'open a WebSocket to /api/v1/stream (?token=<api key>)',
         details: { upgrade: 'websocket' },
       });

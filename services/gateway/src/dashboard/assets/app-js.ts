@@ -73,6 +73,8 @@ export const APP_JS = String.raw`
   /** An API that is not there (yet): the route 404s, or its service does not answer. */
   function absent(r) { return r.status === 404 && r.body && r.body.code === 'ROUTE_NOT_FOUND'; }
   function canOperate() { return state.me && (state.me.role === 'operator' || state.me.role === 'admin'); }
+  /** Runtime flags are mesh-wide: only operators and admins of the platform tenant (default) may change them. */
+  function canChangeFlags() { return !!canOperate() && state.me.tenantId === 'default'; }
 
   // ── panels ─────────────────────────────────────────────────────────────
   // A panel: {id, title, wide, load(body) -> Promise, events: ['task', ...] kinds that trigger a reload, onEvent(e)}
@@ -413,11 +415,11 @@ export const APP_JS = String.raw`
         p.count.textContent = String(list.length);
         var ul = h('ul', { class: 'list' });
         list.forEach(function (f) {
-          var box = h('input', { type: 'checkbox', 'data-flag': f.name, 'aria-label': f.name, checked: !!f.enabled, disabled: !canOperate(), onchange: function (ev) {
+          var box = h('input', { type: 'checkbox', 'data-flag': f.name, 'aria-label': f.name, checked: !!f.enabled, disabled: !canChangeFlags(), onchange: function (ev) {
             var want = ev.target.checked; ev.target.disabled = true;
             api('PUT', '/flags/' + encodeURIComponent(f.name), { enabled: want }).then(function (x) {
               if (!x.ok) { toast(errText(x)); ev.target.checked = !want; }
-              ev.target.disabled = !canOperate();
+              ev.target.disabled = !canChangeFlags();
               p.reload();
             });
           } });
