@@ -154,8 +154,23 @@ describe('bad input: a clear 4xx {code, message, details} and nothing written', 
       mesh.api('POST', '/tasks', { capability: 'e2e.echo', input: { s: '\u0000' } }),
       ...Array.from({ length: 10 }, (_, i) => mesh.api<TaskDto>('POST', '/tasks', { capability: 'e2e.echo', input: { i } })),
     ]);
-    expectError(bad!, 400, 'VALIDATION_FAILED');
+    expectError(bad, 400, 'VALIDATION_FAILED');
     expect(good.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 201));
+  });
+
+  it('a bad validation spec names its field: validation.… for POST /tasks, tasks.N.validation.… in a batch', async () => {
+    await writesNothing(async () => {
+      const bad = { capability: 'e2e.echo', validation: { forbiddenPatterns: ['('] } };
+      const single = expectError(await mesh.api('POST', '/tasks', bad), 400, 'VALIDATION_FAILED');
+      expect(violationPaths(single)).toEqual(['validation.forbiddenPatterns.0']);
+      expect(single.message).not.toMatch(/tasks\.0/);
+      const batch = expectError(
+        await mesh.api('POST', '/tasks/batch', { tasks: [{ capability: 'e2e.echo' }, bad] }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(violationPaths(batch)).toEqual(['tasks.1.validation.forbiddenPatterns.0']);
+    });
   });
 
   it('unknown field → 400 VALIDATION_FAILED naming it (top level and nested)', async () => {

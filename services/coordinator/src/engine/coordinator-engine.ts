@@ -80,7 +80,14 @@ export function dispatchConsumerName(agentId: string): string {
 type Resolver<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
 
 type Op =
-  | ({ kind: 'submit'; tenantId: string; tasks: SubmitTaskDto[]; traceparent: string | undefined } & Resolver<TaskRecord[]>)
+  | ({
+      kind: 'submit';
+      tenantId: string;
+      tasks: SubmitTaskDto[];
+      traceparent: string | undefined;
+      /** One task submitted alone (POST /tasks): error paths name its fields, not `tasks.0.…`. */
+      single: boolean;
+    } & Resolver<TaskRecord[]>)
   | ({ kind: 'results'; batch: ResultBatch } & Resolver<void>)
   | ({ kind: 'reports'; batch: AgentReportBatch } & Resolver<void>)
   | ({ kind: 'cancel'; tenantId: string; taskId: string; reason: string | undefined } & Resolver<TaskRecord>)
@@ -315,9 +322,10 @@ export class CoordinatorEngine {
 
   // ── public operations (each resolves after its effects are committed) ────
 
-  submit(tenantId: string, tasks: SubmitTaskDto[]): Promise<TaskRecord[]> {
+  /** Submits tasks all or nothing; `single`: one task submitted alone (its error paths have no `tasks.0.` prefix). */
+  submit(tenantId: string, tasks: SubmitTaskDto[], single = false): Promise<TaskRecord[]> {
     const traceparent = toTraceparent();
-    return this.enqueueOp<TaskRecord[]>((r) => ({ kind: 'submit', tenantId, tasks, traceparent, ...r }));
+    return this.enqueueOp<TaskRecord[]>((r) => ({ kind: 'submit', tenantId, tasks, traceparent, single, ...r }));
   }
 
   applyResults(batch: ResultBatch): Promise<void> {
@@ -836,7 +844,8 @@ export class CoordinatorEngine {
     const seen = new Set<string>();
     let validations: Array<ValidationSpec | undefined> | undefined;
     op.tasks.forEach((dto, index) => {
-      if (dto.validation) (validations ??= [])[index] = this.validationOf(dto.validation, `tasks.${index}.validation`);
+      if (dto.validation)
+        (validations ??= [])[index] = this.validationOf(dto.validation, op.single ? 'validation' : `tasks.${index}.validation`);
       const size = Buffer.byteLength(JSON.stringify(dto.input ?? {}));
       if (size > MAX_TASK_INPUT_BYTES) {
         const e = new PayloadTooLargeError(size, MAX_TASK_INPUT_BYTES);

@@ -42,7 +42,7 @@ export class TaskCommandsController {
 
   @HandleCommand(TaskCommands.create)
   async create(@Payload() req: CreateTaskRequest): Promise<TaskDto> {
-    const [task] = await this.host.engine.submit(req.tenantId, [req.task]);
+    const [task] = await this.host.engine.submit(req.tenantId, [req.task], true);
     return toTaskDto(task!);
   }
 
@@ -72,7 +72,7 @@ export class TaskCommandsController {
       parent,
     );
     try {
-      const [task] = await context.with(trace.setSpan(parent, span), () => this.host.engine.submit(item.tenantId, [item.task]));
+      const [task] = await context.with(trace.setSpan(parent, span), () => this.host.engine.submit(item.tenantId, [item.task], true));
       return { task: toTaskDto(task!) };
     } catch (err) {
       const se = err instanceof SwarmError ? err : new InternalError('internal error');
