@@ -608,8 +608,12 @@ describe('dead letters', () => {
     expect(replay.status).toBe(200);
     expect(replay.body.id).toBe(dead.id);
     expect(['queued', 'dispatched', 'running', 'retry_scheduled', 'dead_lettered']).toContain(replay.body.state);
+    // queued again, it carries no error (the last one stays in attempts[] and the dead letter); its budget runs to attempt 4
+    if (replay.body.state === 'queued' || replay.body.state === 'dispatched') expect(replay.body.error).toBeNull();
+    expect(replay.body.maxAttempts).toBe(4);
     const deadAgain = await mesh.waitTask(dead.id, (t) => t.state === 'dead_lettered' && t.attempts.length === 4, 'dead-lettered again');
     expect(deadAgain.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'failed']);
+    expect(deadAgain).toMatchObject({ attempt: 4, maxAttempts: 4, retry: { maxAttempts: 2 } });
     const again = expectError(await mesh.api('POST', `/dead-letters/${dl.id}/replay`), 409, 'INVALID_STATE_TRANSITION');
     expect(again.details).toMatchObject({ deadLetterId: dl.id });
     const second = (await mesh.api<DeadLetterPageDto>('GET', '/dead-letters?capability=e2e.flaky')).body.items;

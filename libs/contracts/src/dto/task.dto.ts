@@ -337,6 +337,11 @@ export class TaskDto {
   @Min(0)
   attempt!: number;
 
+  /**
+   * The attempt number the failure budget runs to: `retry.maxAttempts`, plus the attempts made
+   * before a dead-letter replay (a replay grants a fresh budget). Attempts an agent gave up on
+   * shutdown, or lost with a dead agent, do not count against it, so `attempt` may pass it.
+   */
   @IsInt()
   @Min(1)
   maxAttempts!: number;

@@ -1330,6 +1330,7 @@ export class CoordinatorEngine {
     dl.replayedAt = tick.now;
     t.options = { ...t.options, budgetFromAttempt: t.attempt };
     t.state = 'queued';
+    t.error = null; // queued again: the last failure lives on in attempts[] and the dead letter
     t.queuedAt = tick.now;
     t.finishedAt = null;
     t.nextAttemptAt = null;

@@ -227,7 +227,8 @@ export function toTaskDto(t: TaskRecord): TaskDto {
       error: a.error,
     })),
     attempt: t.attempt,
-    maxAttempts: o.maxAttempts,
+    // a replay's fresh budget counts from the attempts made before it
+    maxAttempts: (o.budgetFromAttempt ?? 0) + o.maxAttempts,
     idempotencyKey: t.idempotencyKey,
     agentId: t.agentId,
     traceId: traceIdOf(t.traceparent) ?? null,
