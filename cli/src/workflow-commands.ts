@@ -97,7 +97,7 @@ export function describeWorkflowChange(prev: WorkflowDto | undefined, w: Workflo
     const p = before.get(n.key);
     if (p && p.state === n.state && p.attempt === n.attempt) continue;
     let extra = '';
-    if (n.state === 'awaiting_approval') extra = ` — approve with: swarm approve ${n.taskId}`;
+    if (n.state === 'awaiting_approval') extra = w.state === 'running' ? ` — approve with: swarm approve ${n.taskId}` : '';
     else if (n.state === 'needs_review') extra = ` — its result failed its checks: swarm approve|reject ${n.taskId}`;
     else if (n.error && (n.state === 'failed' || n.state === 'retry_scheduled' || n.state === 'cancelled'))
       extra = `: ${n.error.code ? `${n.error.code} ` : ''}${n.error.message.slice(0, 120)}`;

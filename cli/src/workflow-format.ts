@@ -46,7 +46,10 @@ export function nodesTable(w: WorkflowDto): string {
       n.dependsOn.join(',') || undefined,
       n.taskId,
       n.approval?.status === 'pending'
-        ? `swarm approve ${n.taskId}`
+        ? // once the workflow has ended its gates cannot be decided any more
+          w.state === 'running'
+          ? `swarm approve ${n.taskId}`
+          : `approval not decided (workflow ${w.state})`
         : n.approval?.decidedBy
           ? `${n.approval.status} by ${n.approval.decidedByName ?? n.approval.decidedBy}`
           : n.error

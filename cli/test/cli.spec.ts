@@ -572,6 +572,15 @@ describe('workflow commands (pure parts)', () => {
     const after = { ...base, nodes: [{ ...node, state: 'awaiting_approval' as const, taskState: 'succeeded' as const }] };
     expect(describeWorkflowChange(before, after)).toEqual(['review: running → awaiting_approval — approve with: swarm approve t1']);
     expect(describeWorkflowChange(undefined, before)[0]).toMatch(/^workflow w1 \(report\) is running/);
+    // an ended workflow's gate cannot be decided: no approve hint, in the change log or the node table
+    const { nodesTable } = await import('../src/workflow-format');
+    const cancelled = { ...after, state: 'cancelled' as const };
+    expect(describeWorkflowChange(before, cancelled)).toEqual(['review: running → awaiting_approval', 'workflow running → cancelled']);
+    const pending = { status: 'pending' as const, kind: 'approval' as const };
+    expect(nodesTable({ ...after, nodes: [{ ...after.nodes[0]!, approval: pending }] } as never)).toContain('swarm approve t1');
+    const table = nodesTable({ ...cancelled, nodes: [{ ...cancelled.nodes[0]!, approval: pending }] } as never);
+    expect(table).not.toContain('swarm approve');
+    expect(table).toContain('approval not decided (workflow cancelled)');
   });
 });
 
