@@ -174,7 +174,8 @@ export const ADMIN_COMMANDS: CommandDef[] = [
   {
     name: 'flags set',
     params: '<name> <on|off>',
-    summary: 'Turn a runtime flag on or off (operator or admin); every service applies it at once',
+    summary:
+      'Turn a runtime flag on or off (operator or admin of the platform tenant, default: flags apply to every tenant); every service applies it at once',
     minArgs: 2,
     maxArgs: 2,
     options: [],
