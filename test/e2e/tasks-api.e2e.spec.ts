@@ -25,6 +25,7 @@ beforeAll(async () => {
       'e2e.other': () => ({ other: true }),
     },
   );
+  await mesh.agent({ id: 'pin-1', domain: 'data', concurrency: 2 }, { 'e2e.pinned': () => ({ pinned: true }) });
 });
 
 afterAll(async () => {
@@ -171,6 +172,32 @@ describe('bad input: a clear 4xx {code, message, details} and nothing written', 
       );
       expect(violationPaths(batch)).toEqual(['tasks.1.validation.forbiddenPatterns.0']);
     });
+  });
+
+  it('a task pinned to an agent that is not registered, or does not offer its capability, → 400 naming routing.agentId', async () => {
+    await writesNothing(async () => {
+      const ghost = expectError(
+        await mesh.api('POST', '/tasks', { capability: 'e2e.echo', routing: { agentId: 'ghost-agent' } }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(ghost.details.violations).toEqual([
+        { path: 'routing.agentId', message: 'no agent "ghost-agent" is registered', constraint: 'knownAgent' },
+      ]);
+      const other = expectError(
+        await mesh.api('POST', '/tasks/batch', {
+          tasks: [{ capability: 'e2e.echo' }, { capability: 'e2e.pinned', routing: { agentId: 'echo-1' } }],
+        }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expect(other.details.violations).toEqual([
+        expect.objectContaining({ path: 'tasks.1.routing.agentId', constraint: 'agentOffersCapability' }),
+      ]);
+    });
+    const pinned = await mesh.api<TaskDto>('POST', '/tasks', { capability: 'e2e.pinned', routing: { agentId: 'pin-1' } });
+    expect(pinned.status).toBe(201);
+    expect((await mesh.waitState(pinned.body.id, 'succeeded')).attempts.map((a) => a.agentId)).toEqual(['pin-1']);
   });
 
   it('unknown field → 400 VALIDATION_FAILED naming it (top level and nested)', async () => {

@@ -112,7 +112,10 @@ export class TaskRoutingDto {
   @Length(1, 200)
   affinityKey?: string;
 
-  /** Run only on this agent. */
+  /**
+   * Run only on this agent. It must be registered in the tenant and offer the task's
+   * capability (else 400 VALIDATION_FAILED on routing.agentId; a dead agent still counts).
+   */
   @IsOptional()
   @Matches(AGENT_ID_RE)
   agentId?: string;

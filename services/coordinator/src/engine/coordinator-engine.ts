@@ -834,6 +834,25 @@ export class CoordinatorEngine {
 
   // ── submit ───────────────────────────────────────────────────────────────
 
+  /**
+   * A task pinned to one agent (`routing.agentId`) that no registered agent of the tenant is, or
+   * that does not offer its capability, would wait forever: refused like an unknown capability.
+   * Dead agents count as registered (they may come back).
+   */
+  private checkPinnedAgent(op: Extract<Op, { kind: 'submit' }>, dto: SubmitTaskDto, index: number): void {
+    const id = dto.routing!.agentId!;
+    const a = this.agents.get(id);
+    const path = `${op.single ? '' : `tasks.${index}.`}routing.agentId`;
+    let why: { message: string; constraint: string } | undefined;
+    if (!a || a.tenantId !== op.tenantId) why = { message: `no agent "${id}" is registered`, constraint: 'knownAgent' };
+    else if (!a.capabilities.includes(dto.capability))
+      why = {
+        message: `agent "${id}" does not offer "${dto.capability}" (it offers ${a.capabilities.join(', ')})`,
+        constraint: 'agentOffersCapability',
+      };
+    if (why) throw new SwarmError('VALIDATION_FAILED', `${path}: ${why.message}`, { violations: [{ path, ...why }] });
+  }
+
   private applySubmit(op: Extract<Op, { kind: 'submit' }>, tick: Tick, pre: Prefetched): void {
     const known = this.knownCaps(op.tenantId);
     if (this.options.rejectUnknownCapabilities) {
@@ -846,6 +865,7 @@ export class CoordinatorEngine {
     op.tasks.forEach((dto, index) => {
       if (dto.validation)
         (validations ??= [])[index] = this.validationOf(dto.validation, op.single ? 'validation' : `tasks.${index}.validation`);
+      if (dto.routing?.agentId !== undefined && this.options.rejectUnknownCapabilities) this.checkPinnedAgent(op, dto, index);
       const size = Buffer.byteLength(JSON.stringify(dto.input ?? {}));
       if (size > MAX_TASK_INPUT_BYTES) {
         const e = new PayloadTooLargeError(size, MAX_TASK_INPUT_BYTES);
