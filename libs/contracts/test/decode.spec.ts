@@ -143,6 +143,15 @@ describe('validatePlain', () => {
     expect(v.map((x) => x.path).sort()).toEqual(['inner.n', 'name', 'name', 'zzz']);
   });
 
+  it('names a missing required field once as required, not by the checks its value failed', () => {
+    expect(violationsOf(() => validatePlain(Outer, {}))).toEqual([{ path: 'name', constraint: 'isDefined', message: 'name is required' }]);
+    expect(violationsOf(() => validatePlain(Outer, { name: 'x', inner: {} }))).toEqual([
+      { path: 'inner.n', constraint: 'isDefined', message: 'n is required' },
+    ]);
+    // present but wrong: the checks' own messages
+    expect(violationsOf(() => validatePlain(Outer, { name: '' }))[0]).toMatchObject({ path: 'name', constraint: 'isLength' });
+  });
+
   it('does not convert types implicitly', () => {
     expect(codeOf(() => validatePlain(HealthRequest, { deep: 'true' }))).toBe('VALIDATION_FAILED');
     expect(codeOf(() => validatePlain(HealthRequest, { probeTimeoutMs: '100' }))).toBe('VALIDATION_FAILED');

@@ -218,8 +218,17 @@ function fail(
   property: string,
   value: unknown,
 ): void {
+  const path = pathOf(stack, property);
+  if (value === undefined) {
+    // a required field is missing (optional ones skip their checks): say so once, not what its
+    // value would have had to look like
+    const last = out[out.length - 1];
+    if (last?.path === path && last.constraint === 'isDefined') return;
+    out.push({ path, constraint: 'isDefined', message: `${property} is required` });
+    return;
+  }
   out.push({
-    path: pathOf(stack, property),
+    path,
     constraint: check.type,
     message: messageOf(check, { targetName, property, object, value, constraints: check.constraints }),
   });
