@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { IsInt, IsOptional, IsString, Length, Min, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import {
+  BottleneckFindingDto,
   checkShape,
   createEnvelope,
   decode,
@@ -150,6 +151,12 @@ describe('validatePlain', () => {
     ]);
     // present but wrong: the checks' own messages
     expect(violationsOf(() => validatePlain(Outer, { name: '' }))[0]).toMatchObject({ path: 'name', constraint: 'isLength' });
+  });
+
+  it("a saturated_pool bottleneck finding names every capability with '*' (its reply must pass the gateway's check)", () => {
+    const finding = { kind: 'saturated_pool', capability: '*', provider: 'gpt-pool', severity: 'high', summary: 'full', evidence: {} };
+    expect(validatePlain(BottleneckFindingDto, finding).capability).toBe('*');
+    expect(codeOf(() => validatePlain(BottleneckFindingDto, { ...finding, capability: 'Not A Capability' }))).toBe('VALIDATION_FAILED');
   });
 
   it('does not convert types implicitly', () => {

@@ -187,11 +187,19 @@ export class MeshBus {
       } catch (err) {
         throw this.mapRequestError(err, def.name, timeoutMs);
       }
-      const reply = decodeEnvelope(msg.data, { maxBytes: 64 * 1024 * 1024 }, Number.POSITIVE_INFINITY);
-      const rb = reply.body as unknown as ReplyBody<unknown>;
+      let rb: ReplyBody<unknown> | undefined;
+      try {
+        rb = decodeEnvelope(msg.data, { maxBytes: 64 * 1024 * 1024 }, Number.POSITIVE_INFINITY).body as unknown as ReplyBody<unknown>;
+      } catch (err) {
+        throw this.brokenReply(def.name, err);
+      }
       if (rb && rb.ok === false) throw SwarmError.fromWire(rb.error);
       if (!rb || rb.ok !== true) throw new InternalError(`malformed reply to ${def.name}`);
-      return validatePlain(def.reply, rb.data, `${def.name} reply`);
+      try {
+        return validatePlain(def.reply, rb.data, `${def.name} reply`);
+      } catch (err) {
+        throw this.brokenReply(def.name, err);
+      }
     } catch (err) {
       const se = err instanceof SwarmError ? err : toSwarmError(err);
       outcome = se.code;
@@ -201,6 +209,18 @@ export class MeshBus {
       span.end();
       this.observer.onRequested?.(def.name, outcome, performance.now() - started);
     }
+  }
+
+  /**
+   * A reply the caller cannot decode or that fails its DTO is the answering service's fault, not
+   * the caller's input: INTERNAL (500), never the VALIDATION_FAILED (400) the decoder threw.
+   */
+  private brokenReply(name: string, err: unknown): SwarmError {
+    const se = err instanceof SwarmError ? err : toSwarmError(err);
+    return new InternalError(`the reply to ${name} breaks its contract: ${se.message}`, {
+      replyError: se.code,
+      ...(se.details?.violations ? { violations: se.details.violations } : {}),
+    });
   }
 
   private mapRequestError(err: unknown, target: string, timeoutMs: number): SwarmError {

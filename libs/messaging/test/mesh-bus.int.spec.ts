@@ -77,6 +77,16 @@ const Echo = defineCommand({
   description: 'test-only echo',
 });
 
+/** Its handler answers a reply that breaks EchoReply (a bug on the answering side). */
+const BadReply = defineCommand({
+  service: 'coordinator',
+  command: 'test.bad_reply',
+  request: EchoRequest,
+  reply: EchoReply,
+  timeoutMs: 3_000,
+  description: 'test-only, answers an invalid reply',
+});
+
 /** Nobody handles this one. */
 const Nobody = defineCommand({
   service: 'coordinator',
@@ -198,6 +208,7 @@ beforeAll(async () => {
   serverB = await connectTestBus({ namespace: ns, identity: 'coordinator' });
   stranger = await connectTestBus({ namespace: randomNamespace(), identity: 'coordinator' });
   serverA.handle(Echo, echoHandler('a'));
+  serverA.handle(BadReply, () => Promise.resolve({ text: 5 } as unknown as EchoReply));
   serverB.handle(Echo, echoHandler('b'));
   stranger.handle(Echo, echoHandler('stranger'));
   // the subscriptions must have reached the server before the first request
@@ -280,6 +291,16 @@ describe('commands', () => {
     const { msg, body } = await rawRequest(Echo.subject, encodeEnvelope(env));
     expect(body).toMatchObject({ ok: false, error: { code: 'OVERLOADED', retryable: true } });
     expect(msg.headers?.get(HEADERS.errorCode)).toBe('OVERLOADED');
+  });
+
+  it("a reply that breaks its DTO is the answering service's fault: INTERNAL naming the field, not VALIDATION_FAILED", async () => {
+    const e = await swarmErrorOf(client.request(BadReply, { text: 'x' }));
+    expect(e.code).toBe('INTERNAL');
+    expect(e.message).toMatch(/^the reply to coordinator\.test\.bad_reply breaks its contract: /);
+    expect(e.details).toMatchObject({
+      replyError: 'VALIDATION_FAILED',
+      violations: expect.arrayContaining([expect.objectContaining({ path: 'text' })]),
+    });
   });
 
   it('maps "no responders" to SERVICE_UNAVAILABLE', async () => {

@@ -15,6 +15,7 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { AGENT_ID_RE, CAPABILITY_RE, IsPlainObject, TENANT_ID_RE } from '../validation/validators';
@@ -492,6 +493,8 @@ export class BottleneckFindingDto {
   @IsIn(BOTTLENECK_KINDS)
   kind!: BottleneckKind;
 
+  /** The capability, or `*` for a saturated_pool finding (every capability the pool serves; `provider` names the pool). */
+  @ValidateIf((o: BottleneckFindingDto) => o.capability !== '*')
   @Matches(CAPABILITY_RE)
   capability!: string;
 
