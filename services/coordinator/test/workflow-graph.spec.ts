@@ -124,6 +124,30 @@ describe('input mapping', () => {
     expect(() => mapInputs({}, { x: '${fetch.result.nope}' }, (k) => results[k])).toThrow(/nope/);
     expect(parseExpression('${a.result}').whole).toBe(true);
   });
+
+  it('never writes through a prototype: such targets are refused at submit, and mapping refuses them too', () => {
+    for (const target of ['__proto__.polluted', 'constructor.prototype.polluted', 'a.__proto__', 'prototype']) {
+      const e = rejected(() =>
+        validateWorkflow(
+          wf([
+            { key: 'a', capability: 'x' },
+            { key: 'b', capability: 'x', dependsOn: ['a'], inputs: { [target]: '${a.result.v}' } },
+          ]),
+        ),
+      );
+      expect({ target, code: e.code, path: e.details!.path }).toEqual({
+        target,
+        code: 'INVALID_WORKFLOW',
+        path: `nodes.1.inputs.${target}`,
+      });
+    }
+    expect(() => mapInputs({}, { '__proto__.polluted': 'x' }, () => ({}))).toThrow(/prototype/);
+    // an inherited name on the way is not followed: an own object is created instead
+    const out = mapInputs({}, { 'toString.polluted': 'x', 'hasOwnProperty.y': 'z' }, () => ({}));
+    expect(out).toEqual({ toString: { polluted: 'x' }, hasOwnProperty: { y: 'z' } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object.prototype.toString as unknown as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
 
 describe('templates', () => {

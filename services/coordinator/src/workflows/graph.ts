@@ -1,6 +1,9 @@
 import { type FailurePolicy, type SubmitWorkflowDto, SwarmError, type TaskTier, type WorkflowNodeDto } from '@swarm-mesh/contracts';
 import { MappingSyntaxError, parseExpression, type Reference } from './mapping';
 
+/** Path segments that would reach an object's prototype when the mapping writes the input. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** A node as the coordinator keeps it (in `workflows.spec` and in memory). */
 export interface NodeSpec {
   key: string;
@@ -139,6 +142,8 @@ export function validateWorkflow(dto: SubmitWorkflowDto, opts: { allowParams?: b
       const path = `nodes.${i}.inputs.${target}`;
       if (!/^[A-Za-z0-9_$-]{1,128}(\.[A-Za-z0-9_$-]{1,128}){0,15}$/.test(target))
         throw invalid(`node "${n.key}": input target "${target}" must be a dotted path such as article.body`, path);
+      const forbidden = target.split('.').find((seg) => FORBIDDEN_SEGMENTS.has(seg));
+      if (forbidden !== undefined) throw invalid(`node "${n.key}": input target "${target}" may not use the segment "${forbidden}"`, path);
       let parsed;
       try {
         parsed = parseExpression(text);

@@ -100,13 +100,19 @@ export function getPath(value: unknown, path: readonly string[]): unknown {
   return cur;
 }
 
-/** Sets `value` at a dotted path inside `target`, creating objects on the way. */
+/**
+ * Sets `value` at a dotted path inside `target`, creating objects on the way. Only own
+ * properties are followed and written (`__proto__`, `constructor` and `prototype` segments are
+ * refused at submit; this is the second line: a path can never reach a prototype).
+ */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const segs = path.split('.');
+  if (segs.some((seg) => seg === '__proto__' || seg === 'constructor' || seg === 'prototype'))
+    throw new Error(`input target "${path}" reaches a prototype`);
   let cur: Record<string, unknown> = target;
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i]!;
-    const next = cur[seg];
+    const next = Object.prototype.hasOwnProperty.call(cur, seg) ? cur[seg] : undefined;
     if (typeof next !== 'object' || next === null || Array.isArray(next)) {
       const created: Record<string, unknown> = {};
       cur[seg] = created;
