@@ -1,5 +1,6 @@
 import type { TaskContext } from '@swarm-mesh/agent-sdk';
 import {
+  DeadLetterCommands,
   type MeshEventDto,
   SwarmError,
   type SubmitWorkflowDto,
@@ -234,6 +235,14 @@ describe('workflow DAGs', () => {
     expect(done.nodes.find((n) => n.key === 'afterBad')!.error?.code).toBe('UPSTREAM_FAILED');
     expect(done.state).toBe('failed');
     expect(done.error?.code).toBe('NODES_FAILED');
+    // its workflow has ended: replaying the failed node's dead letter is refused, nothing runs again
+    const badTask = done.nodes.find((n) => n.key === 'bad')!.taskId;
+    const letters = await mesh.bus.request(DeadLetterCommands.list, { tenantId: 'default', capability: 'bad.step' });
+    const letter = letters.items.find((d) => d.taskId === badTask)!;
+    const replay = await rejection(mesh.bus.request(DeadLetterCommands.replay, { tenantId: 'default', deadLetterId: letter.id }));
+    expect(replay.code).toBe('INVALID_STATE_TRANSITION');
+    expect(replay.details).toMatchObject({ taskId: badTask, workflowId: w.id });
+    expect((await mesh.get(badTask)).state).toBe('dead_lettered');
   });
 
   it('cancelling a workflow cancels its running node (abort signal) and its pending ones', async () => {

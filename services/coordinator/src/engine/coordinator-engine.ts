@@ -1347,6 +1347,16 @@ export class CoordinatorEngine {
     const t = this.findTask(op.tenantId, dl.taskId, pre);
     if (t.state !== 'dead_lettered')
       throw new InvalidStateTransitionError(`task ${t.id} is ${t.state}, not dead_lettered`, { taskId: t.id, state: t.state });
+    const workflowId = t.link?.workflowId;
+    if (workflowId && !this.workflows.has(workflowId))
+      // its workflow has ended (failed, cancelled): running the node again would change nothing it reports
+      throw new InvalidStateTransitionError(
+        `task ${t.id} is a node of workflow ${workflowId}, which has ended; submit the workflow again`,
+        {
+          taskId: t.id,
+          workflowId,
+        },
+      );
     dl.replayedAt = tick.now;
     t.options = { ...t.options, budgetFromAttempt: t.attempt };
     t.state = 'queued';
