@@ -173,6 +173,15 @@ describe('workflows over REST', () => {
       400,
       'VALIDATION_FAILED',
     );
+    // a workflow larger than one mesh message (1 MiB) can never be carried: 413, not a retryable 503
+    const big = Array.from({ length: 100 }, (_, i) => ({ key: `n${i}`, capability: 'data.fetch', input: { pad: 'x'.repeat(11_000) } }));
+    const tooBig = expectError(await mesh.api('POST', '/workflows', { name: 'huge', nodes: big }), 413, 'PAYLOAD_TOO_LARGE');
+    expect(tooBig.details.path).toBe('nodes');
+    expectError(
+      await mesh.api('POST', '/workflow-templates', { name: 'huge-template', workflow: { name: 'huge', nodes: big } }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     expect({ workflows: await workflowRows(), tasks: await mesh.taskRows() }).toEqual(before);
   });
 

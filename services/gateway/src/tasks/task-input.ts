@@ -26,14 +26,22 @@ export function assertTaskInputSize(task: SubmitTaskDto, index?: number): number
  * SERVICE_UNAVAILABLE. Answer 413 PAYLOAD_TOO_LARGE instead (not retryable: the client must
  * split the batch); nothing was sent, so nothing was written. Other errors are rethrown.
  */
-export function rethrowOversizedSubmit(err: unknown, requestBody: unknown, maxPayload: number | undefined): never {
+export function rethrowOversizedSubmit(
+  err: unknown,
+  requestBody: unknown,
+  maxPayload: number | undefined,
+  what: { path: string; advice: string } = { path: 'tasks', advice: 'submit fewer or smaller tasks per batch' },
+): never {
   if (err instanceof SwarmError && err.code === 'SERVICE_UNAVAILABLE' && err.details?.reason === 'MAX_PAYLOAD_EXCEEDED') {
     const sizeBytes = Buffer.byteLength(JSON.stringify(requestBody));
     throw new SwarmError(
       'PAYLOAD_TOO_LARGE',
-      `the request is ${sizeBytes} bytes of JSON; the mesh carries at most ${maxPayload ?? 'max_payload'} bytes per message: submit fewer or smaller tasks per batch`,
-      { path: 'tasks', sizeBytes, ...(maxPayload !== undefined ? { limitBytes: maxPayload } : {}) },
+      `the request is ${sizeBytes} bytes of JSON; the mesh carries at most ${maxPayload ?? 'max_payload'} bytes per message: ${what.advice}`,
+      { path: what.path, sizeBytes, ...(maxPayload !== undefined ? { limitBytes: maxPayload } : {}) },
     );
   }
   throw err;
 }
+
+/** rethrowOversizedSubmit for a workflow or a template (one message carries every node). */
+export const OVERSIZED_WORKFLOW = { path: 'nodes', advice: 'make the node inputs smaller (or pass large data by reference)' };

@@ -14,6 +14,7 @@ import type { MeshBus } from '@swarm-mesh/messaging';
 import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import { OVERSIZED_WORKFLOW, rethrowOversizedSubmit } from '../tasks/task-input';
 import { API_PREFIX } from '../http/api-prefix';
 import { ApiBodyFrom, ApiCreatedBody, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
 import { ListTemplatesQuery } from './workflows.dto';
@@ -49,9 +50,11 @@ export class WorkflowTemplatesController {
   })
   @ApiBodyFrom(RegisterTemplateDto)
   @ApiCreatedBody(WorkflowTemplateDto, 'The template')
-  @ApiErrors(403, 422)
+  @ApiErrors(403, 413, 422)
   async register(@Body() template: RegisterTemplateDto, @CurrentPrincipal() p: Principal): Promise<WorkflowTemplateDto> {
-    return this.bus.request(TemplateCommands.register, { tenantId: p.tenantId, template });
+    return this.bus
+      .request(TemplateCommands.register, { tenantId: p.tenantId, template })
+      .catch((err: unknown) => rethrowOversizedSubmit(err, template, this.bus.nc.info?.max_payload, OVERSIZED_WORKFLOW));
   }
 
   @Get()

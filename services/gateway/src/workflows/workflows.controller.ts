@@ -13,6 +13,7 @@ import type { MeshBus } from '@swarm-mesh/messaging';
 import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import { OVERSIZED_WORKFLOW, rethrowOversizedSubmit } from '../tasks/task-input';
 import { API_PREFIX } from '../http/api-prefix';
 import { UUID_PARAM_SCHEMA, UuidParamPipe } from '../http/path-params';
 import { ApiBodyFrom, ApiCreatedBody, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
@@ -47,7 +48,9 @@ export class WorkflowsController {
   @ApiCreatedBody(WorkflowDto, 'The created workflow')
   @ApiErrors(403, 409, 413, 422)
   async submit(@Body() workflow: SubmitWorkflowDto, @CurrentPrincipal() p: Principal): Promise<WorkflowDto> {
-    return this.bus.request(WorkflowCommands.submit, { tenantId: p.tenantId, workflow });
+    return this.bus
+      .request(WorkflowCommands.submit, { tenantId: p.tenantId, workflow })
+      .catch((err: unknown) => rethrowOversizedSubmit(err, workflow, this.bus.nc.info?.max_payload, OVERSIZED_WORKFLOW));
   }
 
   @Get()
