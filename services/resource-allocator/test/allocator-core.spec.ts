@@ -187,6 +187,29 @@ describe('slots', () => {
     expect(paused.grants[0]!.slots).toBe(0);
     expect(core.exchange(report(2, p, [e('crit', [0, 0, 0, 1])]), 1001, undefined).grants[0]!.slots).toBe(1);
   });
+
+  it('allotments lapse with their grants: once the holder stops reporting, explicit allocations get the slots back', () => {
+    const core = new AllocatorCore(OPTIONS);
+    const p = pool({ concurrency: 4 });
+    core.pools.set(p.id, p);
+    const entry = {
+      tenantId: 'a',
+      queued: [0, 6, 0, 0],
+      queuedTokensIn: 0,
+      queuedTokensOut: 0,
+      queuedCostUsd: 0,
+      oldestWaitMs: 0,
+      running: 0,
+    };
+    const r = core.exchange(report(0, p, [entry]), 0, undefined);
+    expect(r.grants[0]!.slots).toBe(4);
+    const req = { requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0, slots: 4, ttlMs: 100, holder: 'ops' };
+    // while the grant holds, its slots are taken
+    expect(() => core.allocate(p, 'a', req, OPTIONS.leaseTtlMs - 1)).toThrow(/rate|retry/i);
+    // its tasks are done and the holder reports no more demand for the pool: the allotment lapses with the grant
+    const ex = core.allocate(p, 'a', req, OPTIONS.leaseTtlMs + 1);
+    expect(ex.slots).toBe(4);
+  });
 });
 
 describe('budgets', () => {

@@ -36,6 +36,8 @@ import {
   windowOf,
 } from './model';
 
+const EMPTY_ALLOTMENTS: ReadonlyMap<string, number> = new Map();
+
 /** Tunables of the allocator (all in ms; tests shrink them). */
 export interface AllocatorOptions {
   /** Life of a grant's rate credits after it is sent. */
@@ -90,6 +92,8 @@ export class AllocatorCore {
   readonly leases = new Map<string, Lease>();
   readonly estimates = new Map<string, Estimate>();
   readonly explicit = new Map<string, Explicit>();
+  /** Until when each pool's slot allotments hold (they ride on grants of leaseTtlMs; a holder that stopped reporting lets them lapse). */
+  private readonly allottedUntil = new Map<string, number>();
   readonly holders = new Map<string, HolderState>();
   /** `${tenantId}|${poolId ?? ''}` → policy */
   readonly policies = new Map<string, Policy>();
@@ -510,6 +514,7 @@ export class AllocatorCore {
       }
       // tenants over their target keep what runs and get nothing new
       pool.allotted = allot;
+      this.allottedUntil.set(pool.id, now + this.options.leaseTtlMs);
     }
 
     // ── rate credits ──
@@ -737,6 +742,15 @@ export class AllocatorCore {
   }
 
   /** An explicit allocation: granted now in full, or RATE_LIMITED with a retry-after. */
+  /**
+   * A pool's slot allotments while the grants that carried them hold: once a holder stops
+   * reporting (its tasks finished, no demand left) they lapse instead of keeping the slots
+   * reserved for work that no longer exists.
+   */
+  private liveAllotments(pool: Pool, now: number): ReadonlyMap<string, number> {
+    return now <= (this.allottedUntil.get(pool.id) ?? 0) ? pool.allotted : EMPTY_ALLOTMENTS;
+  }
+
   allocate(
     pool: Pool,
     tenantId: string,
@@ -774,8 +788,8 @@ export class AllocatorCore {
     if (req.slots > 0 && l.concurrency !== undefined) {
       let held = this.explicitSlots(pool.id, now);
       const running = this.leaseCounts(pool.id);
-      for (const t of new Set([...running.keys(), ...pool.allotted.keys()]))
-        held += Math.max(running.get(t) ?? 0, pool.allotted.get(t) ?? 0);
+      const allotted = this.liveAllotments(pool, now);
+      for (const t of new Set([...running.keys(), ...allotted.keys()])) held += Math.max(running.get(t) ?? 0, allotted.get(t) ?? 0);
       if (held + req.slots > l.concurrency) wait = Math.max(wait, this.options.leaseTtlMs);
     }
     if (wait > 0) throw new RateLimitedError(wait);
@@ -832,7 +846,8 @@ export class AllocatorCore {
         const policy = this.policyOf(p);
         const demand = this.demandOf(p.id);
         const running = this.leaseCounts(p.id);
-        const tenants = [...new Set([...demand.keys(), ...running.keys(), ...p.allotted.keys()])]
+        const allotted = this.liveAllotments(p, now);
+        const tenants = [...new Set([...demand.keys(), ...running.keys(), ...allotted.keys()])]
           .filter((t) => t === tenantId || p.tenantId === tenantId)
           .sort();
         return {
@@ -844,7 +859,7 @@ export class AllocatorCore {
           usage: this.usage(p, now),
           tenants: tenants.map((t) => ({
             tenantId: t,
-            ...(p.limits.concurrency !== undefined ? { slots: p.allotted.get(t) ?? running.get(t) ?? 0 } : {}),
+            ...(p.limits.concurrency !== undefined ? { slots: allotted.get(t) ?? running.get(t) ?? 0 } : {}),
             slotsHeld: running.get(t) ?? 0,
             leases: running.get(t) ?? 0,
             queued: demand.get(t)?.queuedCount ?? 0,
