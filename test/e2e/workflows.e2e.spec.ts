@@ -256,6 +256,12 @@ describe('workflows over REST', () => {
     expect(reg.body).toMatchObject({ name: 'fetch-and-analyse', version: 1, builtin: false });
     const list = await mesh.api<WorkflowTemplatePageDto>('GET', '/workflow-templates');
     expect(list.body.items.map((t) => t.name)).toEqual(expect.arrayContaining(['fetch-and-analyse', 'wire-report']));
+    // pages by cursor; a cursor that no page handed out is refused, not an empty page
+    const first = await mesh.api<WorkflowTemplatePageDto>('GET', '/workflow-templates?limit=1');
+    expect(first.body.items).toHaveLength(1);
+    const second = await mesh.api<WorkflowTemplatePageDto>('GET', `/workflow-templates?limit=1&cursor=${first.body.nextCursor!}`);
+    expect(second.body.items[0]!.name > first.body.items[0]!.name).toBe(true);
+    expectError(await mesh.api('GET', '/workflow-templates?cursor=zzz'), 400, 'INVALID_CURSOR');
     const run = await mesh.api<WorkflowDto>('POST', '/workflow-templates/fetch-and-analyse/instantiate', { params: { query: 'gold' } });
     expect(run.status).toBe(201);
     expect(run.body.name).toBe('analyse gold');

@@ -1,6 +1,7 @@
 import {
   type InstantiateTemplateDto,
   InvalidCursorError,
+  TEMPLATE_NAME_RE,
   NotFoundError,
   type RegisterTemplateDto,
   type TaskTier,
@@ -294,7 +295,8 @@ export class WorkflowReads {
     let after = '';
     if (cursor !== undefined) {
       after = Buffer.from(cursor, 'base64url').toString('utf8');
-      if (!after) throw new InvalidCursorError(cursor);
+      // a cursor is the base64url of the last template name of a page: anything else is refused
+      if (!TEMPLATE_NAME_RE.test(after) || Buffer.from(after).toString('base64url') !== cursor) throw new InvalidCursorError(cursor);
     }
     const all = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)).filter((t) => t.name > after);
     const items = all.slice(0, limit);
