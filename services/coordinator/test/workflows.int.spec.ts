@@ -245,6 +245,21 @@ describe('workflow DAGs', () => {
     expect((await mesh.get(badTask)).state).toBe('dead_lettered');
   });
 
+  it('fail_fast: a node whose input mapping fails ends the workflow with NODE_FAILED naming it', async () => {
+    await mesh.agent({ id: 'map-1', domain: 'data', concurrency: 2 }, { 'map.step': () => ({ here: 1 }) });
+    const w = await submit({
+      name: 'mapping fails last',
+      nodes: [
+        { key: 'a', capability: 'map.step' },
+        { key: 'b', capability: 'map.step', dependsOn: ['a'], inputs: { x: '${a.result.missing.path}' } },
+      ],
+    });
+    const done = await waitWorkflow(w.id, ended, 'ended');
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatchObject({ code: 'NODE_FAILED', details: { node: 'b' } });
+    expect(done.nodes.find((n) => n.key === 'b')!.error?.code).toBe('INPUT_MAPPING_FAILED');
+  });
+
   it('cancelling a workflow cancels its running node (abort signal) and its pending ones', async () => {
     let aborted = false;
     await mesh.agent(

@@ -2100,6 +2100,8 @@ export class CoordinatorEngine {
       }
       if (ready) this.releaseNode(wf, n, tick);
     }
+    // a node that failed on its release (input mapping) fails a fail_fast workflow like any failure
+    if (wf.failurePolicy === 'fail_fast') for (const n of wf.nodes.values()) if (isFailure(n.status)) return this.settleWorkflow(wf, tick);
     for (const n of wf.nodes.values()) if (!isEnded(n.status)) return;
     this.finalizeWorkflow(wf, tick);
   }
