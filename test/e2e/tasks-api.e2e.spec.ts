@@ -200,6 +200,16 @@ describe('bad input: a clear 4xx {code, message, details} and nothing written', 
     expect((await mesh.waitState(pinned.body.id, 'succeeded')).attempts.map((a) => a.agentId)).toEqual(['pin-1']);
   });
 
+  it('a route that takes no body refuses body fields (400 naming them); an empty object passes', async () => {
+    await writesNothing(async () => {
+      const id = '3f1c2b7a-9d4e-4f60-8a1b-2c3d4e5f6a7b';
+      const stray = expectError(await mesh.api('POST', `/dead-letters/${id}/replay`, { input: { fixed: true } }), 400, 'VALIDATION_FAILED');
+      expect(stray.details.violations).toEqual([{ path: 'input', message: 'unknown field "input"', constraint: 'whitelistValidation' }]);
+      expectError(await mesh.api('POST', `/dead-letters/${id}/replay`, {}), 404, 'DEAD_LETTER_NOT_FOUND');
+      expectError(await mesh.api('POST', `/dead-letters/${id}/replay`), 404, 'DEAD_LETTER_NOT_FOUND');
+    });
+  });
+
   it('unknown field → 400 VALIDATION_FAILED naming it (top level and nested)', async () => {
     await writesNothing(async () => {
       const top = expectError(await mesh.api('POST', '/tasks', { capability: 'e2e.echo', bogus: 1 }), 400, 'VALIDATION_FAILED');
