@@ -62,7 +62,7 @@ export class AlertsController {
   @AuditedInTransaction()
   @ApiOperation({
     summary: 'Create an alert rule',
-    description: `Kinds: ${ALERT_KINDS.join(', ')}. Channels: webhook {url}, slack {url}, email {to[]}. threshold: a count (dead_letter_growth, integer ≥ 1, default 1), a ratio 0..1 (error_rate default 0.5, budget_near_limit default 0.9) or ms (sla_missed); agent_died, pool_exhausted and regression_detected take none. A threshold outside its kind's range is 400 VALIDATION_FAILED (violation on threshold).`,
+    description: `Kinds: ${ALERT_KINDS.join(', ')}. Channels: webhook {url}, slack {url}, email {to[]}. threshold: a count (dead_letter_growth, integer ≥ 1, default 1), a ratio 0..1 (error_rate default 0.5, budget_near_limit default 0.9) or ms (sla_missed); agent_died, pool_exhausted and regression_detected use none (a value is kept and ignored). A threshold outside its kind's range is 400 VALIDATION_FAILED (violation on threshold).`,
   })
   @ApiBodyFrom(CreateAlertRuleDto)
   @ApiCreatedBody(AlertRuleDto, 'The rule')

@@ -37,7 +37,7 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Create an API key',
     description:
-      'Answers the key once (`key`): store it, it cannot be read again. Keys are 256-bit random, stored hashed. Roles: viewer (read), operator (submit, cancel, drain), admin (keys, audit, alerts). The bootstrap admin key may create keys for any tenant and is the only key that may change runtime flags (they are mesh-wide).',
+      'Answers the key once (`key`): store it, it cannot be read again. Keys are 256-bit random, stored hashed. Roles: viewer (read), operator (submit, cancel, drain, flags), admin (keys, audit, alerts). Runtime flags are mesh-wide: only operator and admin keys of the platform tenant (default) may change them. The bootstrap admin key may create keys for any tenant.',
   })
   @ApiBodyFrom(CreateApiKeyDto)
   @ApiCreatedBody(ApiKeySecretDto, 'The new key (shown once) and its record')

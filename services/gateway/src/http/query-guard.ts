@@ -22,6 +22,8 @@ const API_ROUTE_PREFIX = `/${API_PREFIX}/`;
  */
 @Injectable()
 export class StrayQueryGuard implements CanActivate {
+  private readonly bodyRoutes = new WeakMap<object, boolean>();
+
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(ctx: ExecutionContext): boolean {
@@ -40,6 +42,18 @@ export class StrayQueryGuard implements CanActivate {
     );
   }
 
+  /** Whether the handler has a @Body() parameter (Nest's route-argument metadata), looked up once per handler. */
+  private takesBody(ctx: ExecutionContext): boolean {
+    const handler = ctx.getHandler();
+    let takes = this.bodyRoutes.get(handler);
+    if (takes === undefined) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, ctx.getClass(), handler.name) ?? {}) as Record<string, unknown>;
+      takes = Object.keys(args).some((k) => k.startsWith(`${RouteParamtypes.BODY}:`));
+      this.bodyRoutes.set(handler, takes);
+    }
+    return takes;
+  }
+
   /**
    * A route without a @Body() parameter takes no body: nothing, an empty body or `{}` pass;
    * fields are refused like unknown fields of any body (so `POST /dead-letters/{id}/replay
@@ -48,8 +62,7 @@ export class StrayQueryGuard implements CanActivate {
   private refuseStrayBody(ctx: ExecutionContext, req: FastifyRequest): void {
     const body: unknown = req.body;
     if (body === undefined || body === null) return;
-    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, ctx.getClass(), ctx.getHandler().name) ?? {}) as Record<string, unknown>;
-    if (Object.keys(args).some((k) => k.startsWith(`${RouteParamtypes.BODY}:`))) return;
+    if (this.takesBody(ctx)) return;
     if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
     const names = typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
     throw new ValidationError(

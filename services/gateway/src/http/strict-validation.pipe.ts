@@ -5,7 +5,9 @@ const PRIMITIVES = new Set<unknown>([String, Boolean, Number, Array, Object]);
 
 /**
  * Validates bodies and queries against their DTO class with the same rules as the NATS side:
- * unknown fields, wrong types and `__proto__` keys are rejected with VALIDATION_FAILED.
+ * unknown fields, wrong types and `__proto__` keys are rejected with VALIDATION_FAILED. A JSON
+ * body's shape (forbidden keys, depth, unstorable strings) was already checked by the body
+ * parser (service-kit `installBodyParsers`, `parseJson`); queries are checked here.
  */
 @Injectable()
 export class StrictValidationPipe implements PipeTransform {
@@ -13,7 +15,7 @@ export class StrictValidationPipe implements PipeTransform {
     const meta = metadata.metatype;
     if (metadata.type === 'custom' || !meta || PRIMITIVES.has(meta)) return value;
     if (metadata.type === 'body' || metadata.type === 'query') {
-      checkShape(value);
+      if (metadata.type === 'query') checkShape(value);
       return validatePlain(meta as new () => object, value ?? {}, metadata.type === 'body' ? 'request body' : 'query');
     }
     return value;
