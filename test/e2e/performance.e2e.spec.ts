@@ -134,6 +134,17 @@ describe('performance optimizer in the mesh', () => {
     const base = await mesh.api<BaselinesDto>('GET', '/performance/baselines?capability=data.fetch&groupBy=provider');
     expect(base.status).toBe(200);
     expect(base.body.items.map((b) => b.provider)).toEqual(['sim-a', 'sim-b']);
+    expect(base.body.nextCursor).toBeNull();
+    // paged by the gateway, as every list: one group per page, the filter kept
+    const page1 = await mesh.api<BaselinesDto>('GET', '/performance/baselines?capability=data.fetch&groupBy=provider&limit=1');
+    expect(page1.body.items.map((b) => b.provider)).toEqual(['sim-a']);
+    expect(page1.body.windowMs).toBe(base.body.windowMs);
+    const page2 = await mesh.api<BaselinesDto>(
+      'GET',
+      `/performance/baselines?capability=data.fetch&groupBy=provider&limit=1&cursor=${page1.body.nextCursor ?? 'missing'}`,
+    );
+    expect(page2.body.items.map((b) => b.provider)).toEqual(['sim-b']);
+    expect(page2.body.nextCursor).toBeNull();
     for (const b of base.body.items) {
       expect(b.attempts).toBeGreaterThanOrEqual(40);
       expect(b.successRate).toBe(1);

@@ -4,7 +4,7 @@
  * reservations honoured inside their window and lent outside it.
  * Build first: `npx tsc -b tsconfig.build.json`.
  */
-import type { ConflictDto, ConflictPageDto, PoolDto, ReservationDto } from '@swarm-mesh/contracts';
+import type { ConflictDto, ConflictPageDto, PolicyListDto, PoolDto, ReservationDto } from '@swarm-mesh/contracts';
 import { eventually } from '@swarm-mesh/testing';
 import { aborted, type E2eMesh, gate } from './support/e2e-mesh';
 import { must, settle, sleepMs, startResourcesMesh, submit } from './support/resources-mesh';
@@ -164,6 +164,29 @@ describe('preemption', () => {
       201,
     );
     await must(mesh, 'PUT', `/resources/pools/${pool.id}/policy`, { kind: 'priority_aging', preemption: false }, 200);
+    await must(mesh, 'PUT', '/resources/policies/default', { kind: 'priority_aging' }, 200);
+    // the tenant's policies, paged one at a time: its default first, then by pool id, each once
+    const whole = await must<PolicyListDto>(mesh, 'GET', '/resources/policies', undefined, 200);
+    expect(whole.nextCursor).toBeNull();
+    expect(whole.items[0]?.poolId ?? null).toBeNull();
+    expect(whole.items.map((x) => x.poolId)).toContain(pool.id);
+    const paged: (string | null | undefined)[] = [];
+    let cursor: string | null | undefined = null;
+    do {
+      const page: PolicyListDto = await must<PolicyListDto>(
+        mesh,
+        'GET',
+        `/resources/policies?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        undefined,
+        200,
+      );
+      expect(page.items.length).toBe(1);
+      paged.push(page.items[0]?.poolId);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(whole.items.map((x) => x.poolId));
+    const onePool = await must<PolicyListDto>(mesh, 'GET', `/resources/policies?poolId=${pool.id}&limit=5`, undefined, 200);
+    expect(onePool.items.map((x) => x.kind)).toEqual(['priority_aging']);
     const [low] = await submit(mesh, [{ capability: 'man.work', priority: 'LOW', input: { kind: 'low' } }]);
     await eventually(() => lowStarts === 1, { description: 'the LOW task running' });
     const [high] = await submit(mesh, [{ capability: 'man.work', priority: 'HIGH', input: { kind: 'high' } }]);

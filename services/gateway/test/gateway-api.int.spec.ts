@@ -357,8 +357,43 @@ describe('agents, dead letters, queues', () => {
   it('GET /queues', async () => {
     const r = await admin('GET', '/api/v1/queues');
     expect(r.status).toBe(200);
-    expect(r.body.items.map((q: { capability: string }) => q.capability)).toEqual(['data.fetch', 'content.write']);
-    expect(r.body.items[0].queued).toEqual({ LOW: 1, MEDIUM: 2, HIGH: 0, CRITICAL: 0 });
+    expect(r.body.items.map((q: { capability: string }) => q.capability)).toEqual(['content.write', 'data.fetch']);
+    expect(r.body.items[1].queued).toEqual({ LOW: 1, MEDIUM: 2, HIGH: 0, CRITICAL: 0 });
+    expect(r.body.nextCursor).toBeNull();
+  });
+
+  it('GET /queues and /flags page as every list does: ?limit=&cursor= → nextCursor, by name', async () => {
+    const first = await admin('GET', '/api/v1/queues?limit=1');
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((q: { capability: string }) => q.capability)).toEqual(['content.write']);
+    expect(typeof first.body.nextCursor).toBe('string');
+    const second = await admin('GET', `/api/v1/queues?limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((q: { capability: string }) => q.capability)).toEqual(['data.fetch']);
+    expect(second.body.nextCursor).toBeNull();
+
+    const all = await admin('GET', '/api/v1/flags');
+    const names: string[] = all.body.items.map((f: { name: string }) => f.name);
+    expect(names.length).toBeGreaterThan(2);
+    expect(all.body.nextCursor).toBeNull();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await admin('GET', `/api/v1/flags?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((f: { name: string }) => f.name));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toEqual([...names].sort());
+
+    for (const qs of ['/api/v1/queues?cursor=bm9wZQ', '/api/v1/flags?cursor=%5B%5D']) {
+      const bad = await admin('GET', qs);
+      expect({ qs, status: bad.status, code: bad.body.code }).toEqual({ qs, status: 400, code: 'INVALID_CURSOR' });
+    }
+    for (const qs of ['/api/v1/queues?limit=0', '/api/v1/flags?limit=501', '/api/v1/queues?limit=abc']) {
+      const bad = await admin('GET', qs);
+      expect({ qs, status: bad.status, code: bad.body.code }).toEqual({ qs, status: 400, code: 'VALIDATION_FAILED' });
+    }
   });
 });
 

@@ -265,6 +265,11 @@ export class PolicyListDto {
   @ValidateNested({ each: true })
   @Type(() => PolicyDto)
   items!: PolicyDto[];
+
+  /** Cursor of the next page (`?cursor=`), null on the last one. Set by the gateway, which pages the list. */
+  @IsOptional()
+  @IsString()
+  nextCursor?: string | null;
 }
 
 /** `conflicts.policies.set` */

@@ -168,6 +168,11 @@ export class FlagListDto {
   @ValidateNested({ each: true })
   @Type(() => FlagDto)
   items!: FlagDto[];
+
+  /** Cursor of the next page (`?cursor=`), null on the last one. Set by the gateway, which pages the list. */
+  @IsOptional()
+  @IsString()
+  nextCursor?: string | null;
 }
 
 /** `PUT /flags/{name}` body. */

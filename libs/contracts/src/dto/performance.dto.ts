@@ -305,6 +305,11 @@ export class BaselinesDto {
 
   @IsISO8601()
   to!: string;
+
+  /** Cursor of the next page (`?cursor=`), null on the last one. Set by the gateway, which pages the list. */
+  @IsOptional()
+  @IsString()
+  nextCursor?: string | null;
 }
 
 /** Why a regression was flagged: the statistical test, its inputs and its result. */

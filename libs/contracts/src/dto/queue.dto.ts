@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsArray, IsInt, IsOptional, Matches, Min, ValidateNested, IsDefined } from 'class-validator';
+import { IsArray, IsDefined, IsInt, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { CAPABILITY_RE } from '../validation/validators';
 
 /** Queued tasks of one capability by priority. */
@@ -69,4 +69,9 @@ export class QueueDepthsDto {
   @ValidateNested({ each: true })
   @Type(() => QueueDepthDto)
   items!: QueueDepthDto[];
+
+  /** Cursor of the next page (`?cursor=`), null on the last one. Set by the gateway, which pages the list. */
+  @IsOptional()
+  @IsString()
+  nextCursor?: string | null;
 }

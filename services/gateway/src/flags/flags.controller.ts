@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, type PipeTransform, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, type PipeTransform, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FLAGS, FlagDto, FlagListDto, type FlagName, isFlagName, NotFoundError, SetFlagDto, ValidationError } from '@swarm-mesh/contracts';
 import type { FlagStore } from '@swarm-mesh/messaging';
@@ -6,7 +6,16 @@ import { FLAGS as FLAG_STORE } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal, PlatformTenantOnly, RequireRole } from '../auth/auth.decorators';
 import { actorOf, type Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
-import { ApiBodyFrom, ApiErrorResponse, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam } from '../openapi/api-docs.decorators';
+import { MemoryPageQuery, memoryPage } from '../http/memory-page';
+import {
+  ApiBodyFrom,
+  ApiErrorResponse,
+  ApiErrors,
+  ApiKeyAuth,
+  ApiOkBody,
+  ApiPathParam,
+  ApiQueryFrom,
+} from '../openapi/api-docs.decorators';
 
 const FLAG_NAME_PARAM = /^[a-z][a-z0-9_.]{0,99}$/;
 
@@ -43,10 +52,15 @@ export class FlagsController {
 
   @Get()
   @ApiOperation({ summary: 'Every runtime flag with its value', description: Object.keys(FLAGS).join(', ') })
-  @ApiOkBody(FlagListDto, 'The flags')
+  @ApiQueryFrom(MemoryPageQuery)
+  @ApiOkBody(FlagListDto, 'The flags, by name')
   @ApiErrors()
-  list(): FlagListDto {
-    return { items: (Object.keys(FLAGS) as FlagName[]).map((n) => this.dto(n)) };
+  list(@Query() q: MemoryPageQuery): FlagListDto {
+    return memoryPage(
+      (Object.keys(FLAGS) as FlagName[]).map((n) => this.dto(n)),
+      (f) => f.name,
+      q,
+    );
   }
 
   @Get(':name')

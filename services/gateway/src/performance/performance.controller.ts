@@ -15,6 +15,7 @@ import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import { actorOf, type Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
+import { memoryPage } from '../http/memory-page';
 import { UUID_PARAM_SCHEMA, UuidParamPipe } from '../http/path-params';
 import { ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
 import { BaselinesQuery, PerformanceWindowQuery, RecommendationsQuery, RegressionsQuery } from './performance.dto';
@@ -39,10 +40,14 @@ export class PerformanceController {
     description: 'p50/p95/p99 run time and queue wait, success rate, cost and tokens per task over a sliding window (from rollups).',
   })
   @ApiQueryFrom(BaselinesQuery)
-  @ApiOkBody(BaselinesDto, 'One baseline per group')
+  @ApiOkBody(BaselinesDto, 'One baseline per group, by capability, provider, agent')
   @ApiErrors()
-  baselines(@Query() q: BaselinesQuery, @CurrentPrincipal() p: Principal): Promise<BaselinesDto> {
-    return this.bus.request(PerformanceCommands.baselines, { ...q, tenantId: p.tenantId });
+  async baselines(@Query() q: BaselinesQuery, @CurrentPrincipal() p: Principal): Promise<BaselinesDto> {
+    const { limit, cursor, ...filter } = q;
+    const all = await this.bus.request(PerformanceCommands.baselines, { ...filter, tenantId: p.tenantId });
+    // U+0000 cannot occur in a stored string: the key is unique per group
+    const page = memoryPage(all.items, (b) => `${b.capability}\u0000${b.provider ?? ''}\u0000${b.agentId ?? ''}`, { limit, cursor });
+    return { ...all, ...page };
   }
 
   @Get('regressions')

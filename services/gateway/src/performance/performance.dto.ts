@@ -12,10 +12,11 @@ import {
   type RegressionStatus,
 } from '@swarm-mesh/contracts';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { MemoryPageQuery } from '../http/memory-page';
 import { QueryInt } from '../http/query-params';
 
-/** `GET /performance/baselines` query. */
-export class BaselinesQuery {
+/** `GET /performance/baselines` query (paged by the gateway, by capability, provider, agent). */
+export class BaselinesQuery extends MemoryPageQuery {
   @IsOptional()
   @Matches(CAPABILITY_RE)
   capability?: string;

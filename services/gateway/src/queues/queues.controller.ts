@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QueueCommands, QueueDepthsDto } from '@swarm-mesh/contracts';
 import type { MeshBus } from '@swarm-mesh/messaging';
@@ -6,7 +6,8 @@ import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
-import { ApiErrors, ApiKeyAuth, ApiOkBody } from '../openapi/api-docs.decorators';
+import { MemoryPageQuery, memoryPage } from '../http/memory-page';
+import { ApiErrors, ApiKeyAuth, ApiOkBody, ApiQueryFrom } from '../openapi/api-docs.decorators';
 
 /** Queue depths by capability and priority. */
 @ApiTags('queues')
@@ -17,9 +18,11 @@ export class QueuesController {
 
   @Get()
   @ApiOperation({ summary: 'Queue depth of every capability', description: 'Queued by priority, dispatched, running, free slots.' })
-  @ApiOkBody(QueueDepthsDto, 'One entry per capability')
+  @ApiQueryFrom(MemoryPageQuery)
+  @ApiOkBody(QueueDepthsDto, 'One entry per capability, by capability name')
   @ApiErrors()
-  async depths(@CurrentPrincipal() p: Principal): Promise<QueueDepthsDto> {
-    return this.bus.request(QueueCommands.depths, { tenantId: p.tenantId });
+  async depths(@Query() q: MemoryPageQuery, @CurrentPrincipal() p: Principal): Promise<QueueDepthsDto> {
+    const all = await this.bus.request(QueueCommands.depths, { tenantId: p.tenantId });
+    return memoryPage(all.items, (d) => d.capability, q);
   }
 }

@@ -31,9 +31,10 @@ import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal, RequireRole } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
+import { memoryPage } from '../http/memory-page';
 import { UUID_PARAM_SCHEMA, UuidParamPipe } from '../http/path-params';
 import { ApiBodyFrom, ApiCreatedBody, ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
-import { ConflictListQuery, PausePoolBody, ResourceListQuery, ResourceViewQuery } from './resources.dto';
+import { ConflictListQuery, PausePoolBody, PolicyListQuery, ResourceListQuery, ResourceViewQuery } from './resources.dto';
 
 const ID = ApiPathParam('id', 'Id', UUID_PARAM_SCHEMA);
 
@@ -243,11 +244,14 @@ export class ResourcesController {
 
   @Get('policies')
   @ApiOperation({ summary: 'The tenant’s policies' })
-  @ApiQueryFrom(ResourceViewQuery)
-  @ApiOkBody(PolicyListDto, 'Policies')
+  @ApiQueryFrom(PolicyListQuery)
+  @ApiOkBody(PolicyListDto, 'Policies: the tenant default (poolId null) first, then by pool id')
   @ApiErrors()
-  policies(@Query() q: ResourceViewQuery, @CurrentPrincipal() p: Principal): Promise<PolicyListDto> {
-    return this.bus.request(ConflictCommands.listPolicies, { tenantId: p.tenantId, ...q });
+  async policies(@Query() q: PolicyListQuery, @CurrentPrincipal() p: Principal): Promise<PolicyListDto> {
+    const { limit, cursor, ...filter } = q;
+    const all = await this.bus.request(ConflictCommands.listPolicies, { tenantId: p.tenantId, ...filter });
+    // '' sorts before every uuid: the default policy comes first, as the resolver lists them
+    return memoryPage(all.items, (x) => x.poolId ?? '', { limit, cursor });
   }
 
   // ── reservations ──

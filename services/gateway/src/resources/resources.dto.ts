@@ -1,5 +1,6 @@
 import { CONFLICT_KINDS, CONFLICT_STATUSES, type ConflictKind, type ConflictStatus } from '@swarm-mesh/contracts';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { MemoryPageQuery } from '../http/memory-page';
 import { QueryInt } from '../http/query-params';
 
 /** `GET /resources/pools|reservations|budgets|allocation|monitoring` query. */
@@ -25,6 +26,14 @@ export class ResourceListQuery {
 
 /** `GET /resources/allocation` and `/resources/monitoring` query. */
 export class ResourceViewQuery {
+  /** Only this pool. */
+  @IsOptional()
+  @IsUUID()
+  poolId?: string;
+}
+
+/** `GET /resources/policies` query: one pool's, or all (the tenant default first), paged by the gateway. */
+export class PolicyListQuery extends MemoryPageQuery {
   /** Only this pool. */
   @IsOptional()
   @IsUUID()
