@@ -1,4 +1,5 @@
 import {
+  AgentCommands,
   DuplicateIdempotencyKeyError,
   MAX_TASK_INPUT_BYTES,
   NotFoundError,
@@ -312,10 +313,30 @@ describe('agents, dead letters, queues', () => {
     const e = await admin('GET', '/api/v1/agents/fetcher-1/errors?limit=10');
     expect(e.status).toBe(200);
     expect(e.body.items[0]).toMatchObject({ outcome: 'failed', error: { message: 'boom' } });
+    expect(e.body.nextCursor).toBeNull();
     expect(stub.last()).toMatchObject({
       command: 'coordinator.agents.errors',
-      body: { tenantId: 'default', agentId: 'fetcher-1', limit: 10 },
+      body: { tenantId: 'default', agentId: 'fetcher-1', limit: 500 },
     });
+
+    // the log pages newest first with ?limit=&cursor=, as every list
+    const entry = (n: number) => ({
+      taskId: `5d7f1a2e-8c1b-4c59-9b1e-0a6a3c2b1d1${n}`,
+      capability: 'data.fetch',
+      attempt: 1,
+      outcome: 'failed',
+      error: { message: `boom ${n}`, retryable: true },
+      at: `2025-01-01T00:00:0${n}.000Z`,
+    });
+    const log = { items: [entry(3), entry(2), entry(1)] };
+    stub.once(AgentCommands.errors, () => log);
+    const p1 = await admin('GET', '/api/v1/agents/fetcher-1/errors?limit=2');
+    expect(p1.body.items.map((x: { error: { message: string } }) => x.error.message)).toEqual(['boom 3', 'boom 2']);
+    expect(typeof p1.body.nextCursor).toBe('string');
+    stub.once(AgentCommands.errors, () => log);
+    const p2 = await admin('GET', `/api/v1/agents/fetcher-1/errors?limit=2&cursor=${p1.body.nextCursor}`);
+    expect(p2.body.items.map((x: { error: { message: string } }) => x.error.message)).toEqual(['boom 1']);
+    expect(p2.body.nextCursor).toBeNull();
   });
 
   it.each(['drain', 'resume', 'restart'] as const)('POST /agents/:id/%s', async (action) => {

@@ -185,6 +185,11 @@ export class AgentErrorsDto {
   @ValidateNested({ each: true })
   @Type(() => AgentErrorEntryDto)
   items!: AgentErrorEntryDto[];
+
+  /** Cursor of the next page (`?cursor=`), null on the last one. Set by the gateway, which pages the log. */
+  @IsOptional()
+  @IsString()
+  nextCursor?: string | null;
 }
 
 /** `coordinator.agents.list` */

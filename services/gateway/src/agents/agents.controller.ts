@@ -6,6 +6,7 @@ import { MESH_BUS } from '@swarm-mesh/service-kit';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { API_PREFIX } from '../http/api-prefix';
+import { memoryPage } from '../http/memory-page';
 import { AGENT_ID_PARAM_SCHEMA, AgentIdParamPipe } from '../http/path-params';
 import { ApiErrors, ApiKeyAuth, ApiOkBody, ApiPathParam, ApiQueryFrom } from '../openapi/api-docs.decorators';
 import { AgentErrorsQuery, AgentHealthDto, ListAgentsQuery } from './agents.dto';
@@ -58,10 +59,11 @@ export class AgentsController {
     @Query() q: AgentErrorsQuery,
     @CurrentPrincipal() p: Principal,
   ): Promise<AgentErrorsDto> {
-    return this.bus.request(AgentCommands.errors, {
-      tenantId: p.tenantId,
-      agentId: id,
-      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+    // the coordinator keeps the last 100 per agent: fetch them all, page here (newest first)
+    const all = await this.bus.request(AgentCommands.errors, { tenantId: p.tenantId, agentId: id, limit: 500 });
+    return memoryPage(all.items, (e) => `${e.at} ${e.taskId} ${String(e.attempt).padStart(6, '0')}`, q, {
+      descending: true,
+      defaultLimit: 50,
     });
   }
 

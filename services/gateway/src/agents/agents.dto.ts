@@ -49,6 +49,12 @@ export class AgentErrorsQuery {
   @Min(1)
   @Max(500)
   limit?: number;
+
+  /** `nextCursor` of the previous page. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  cursor?: string;
 }
 
 /** `GET /agents/:id/health`: the liveness and load part of an agent (REST-only view of AgentDto). */

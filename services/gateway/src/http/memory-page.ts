@@ -47,16 +47,22 @@ function decodeKeyCursor(cursor: string): string {
 }
 
 /**
- * One page of a list held in memory, in ascending order of `keyOf` (unique per item): the cursor
- * names the last key returned, so items added or removed between pages neither repeat nor shift
- * the rest (keyset, as the database-backed lists page).
+ * One page of a list held in memory, in ascending (or, with `descending`, descending) order of
+ * `keyOf` (unique per item): the cursor names the last key returned, so items added or removed
+ * between pages neither repeat nor shift the rest (keyset, as the database-backed lists page).
  */
-export function memoryPage<T>(all: readonly T[], keyOf: (item: T) => string, q: { limit?: number; cursor?: string }): MemoryPage<T> {
-  const limit = q.limit ?? MEMORY_PAGE_MAX;
+export function memoryPage<T>(
+  all: readonly T[],
+  keyOf: (item: T) => string,
+  q: { limit?: number; cursor?: string },
+  opts: { descending?: boolean; defaultLimit?: number } = {},
+): MemoryPage<T> {
+  const limit = q.limit ?? opts.defaultLimit ?? MEMORY_PAGE_MAX;
   const after = q.cursor === undefined ? undefined : decodeKeyCursor(q.cursor);
+  const sign = opts.descending ? -1 : 1;
   const keyed = all.map((item) => ({ key: keyOf(item), item }));
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const rest = after === undefined ? keyed : keyed.filter((e) => e.key > after);
+  keyed.sort((a, b) => sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const rest = after === undefined ? keyed : keyed.filter((e) => (opts.descending ? e.key < after : e.key > after));
   const page = rest.slice(0, limit);
   const last = page[page.length - 1];
   return { items: page.map((e) => e.item), nextCursor: rest.length > limit && last ? encodeKeyCursor(last.key) : null };
