@@ -953,7 +953,7 @@ const FIXTURES: Fixture[] = [
   },
   {
     cls: C.AgentErrorsDto,
-    valid: [{ items: [agentErrorEntry] }, { items: [] }],
+    valid: [{ items: [agentErrorEntry] }, { items: [], nextCursor: null }, { items: [agentErrorEntry], nextCursor: 'c' }],
     invalid: [{ why: 'items not an array', body: { items: {} }, path: 'items' }],
   },
   {
@@ -1182,7 +1182,7 @@ const FIXTURES: Fixture[] = [
   },
   {
     cls: C.QueueDepthsDto,
-    valid: [{ items: [queueDepth] }],
+    valid: [{ items: [queueDepth] }, { items: [queueDepth], nextCursor: 'c' }, { items: [], nextCursor: null }],
     invalid: [{ why: 'item invalid', body: { items: [with_(queueDepth, { capability: 'Bad Cap' })] }, path: 'items.0.capability' }],
   },
   {
@@ -1244,7 +1244,7 @@ const FIXTURES: Fixture[] = [
   },
   {
     cls: C.FlagListDto,
-    valid: [{ items: [gwFlag] }],
+    valid: [{ items: [gwFlag] }, { items: [gwFlag], nextCursor: 'c' }],
     invalid: [{ why: 'bad item', body: { items: [with_(gwFlag, { default: 'no' })] }, path: 'items.0.default' }],
   },
   {
@@ -1740,7 +1740,7 @@ const FIXTURES: Fixture[] = [
   },
   {
     cls: C.PolicyListDto,
-    valid: [{ items: [rPolicy] }],
+    valid: [{ items: [rPolicy] }, { items: [rPolicy], nextCursor: null }],
     invalid: [{ why: 'nested invalid', body: { items: [with_(rPolicy, { kind: 'x' })] }, path: 'items.0.kind' }],
   },
   {
@@ -1948,14 +1948,21 @@ describe.each(FIXTURES.map((f) => [f.cls.name, f] as const))('%s', (_name, f) =>
   it('rejects each property given a value of the wrong JSON type', () => {
     for (const valid of f.valid) {
       for (const [p, v] of Object.entries(json(valid) as Plain)) {
-        const wrong = wrongType(
-          v,
-          f.valid.map((x) => x[p]),
-        );
-        try {
-          expectRejected(f.cls, { ...(json(valid) as Plain), [p]: wrong }, p);
-        } catch (err) {
-          throw new Error(`${f.cls.name}.${p} = ${JSON.stringify(wrong)}: ${(err as Error).message}`);
+        const wrongs = [
+          wrongType(
+            v,
+            f.valid.map((x) => x[p]),
+          ),
+        ];
+        // the other container: an array where an object is declared, an object where an array is
+        if (Array.isArray(v)) wrongs.push({});
+        else if (typeof v === 'object' && v !== null) wrongs.push([]);
+        for (const wrong of wrongs) {
+          try {
+            expectRejected(f.cls, { ...(json(valid) as Plain), [p]: wrong }, p);
+          } catch (err) {
+            throw new Error(`${f.cls.name}.${p} = ${JSON.stringify(wrong)}: ${(err as Error).message}`);
+          }
         }
       }
     }

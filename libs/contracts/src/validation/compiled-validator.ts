@@ -66,7 +66,8 @@ interface PropertyRule {
   conditions: Array<(object: unknown, value: unknown) => boolean>;
   defined: Check[];
   checks: Check[];
-  nested: { target: () => Ctor | undefined } | null;
+  /** `@ValidateNested()`: one object; `@ValidateNested({ each: true })`: an array (or record) of them. */
+  nested: { target: () => Ctor | undefined; each: boolean } | null;
 }
 
 interface ClassPlan {
@@ -129,6 +130,7 @@ function compile(cls: Ctor): ClassPlan {
         const prop = m.propertyName;
         let resolved: Ctor | undefined | null = null;
         rule.nested = {
+          each: m.each,
           target: () => {
             if (resolved === null) resolved = typeStorage.findTypeMetadata(cls, prop)?.typeFunction() as Ctor | undefined;
             return resolved;
@@ -261,8 +263,33 @@ function buildOf(plan: ClassPlan): BuildFn {
   return fn;
 }
 
-/** Validates a nested value (object or array of objects) with its class's compiled build. */
-function nested(target: Ctor | undefined, value: unknown, stack: PathStack, property: string, out: FieldViolation[]): unknown {
+function notAnObject(out: FieldViolation[], stack: PathStack, property: string): void {
+  out.push({ path: pathOf(stack, property), constraint: 'nestedValidation', message: `${pathOf(stack, property)} must be a JSON object` });
+}
+
+/**
+ * Validates a nested value with its class's compiled build: one object, or with `each` an array
+ * of objects. Unlike class-validator, an array where one object is declared is refused (its
+ * `@ValidateNested()` would validate the elements, so `"retry": []` passed as "no retry settings").
+ */
+function nested(
+  target: Ctor | undefined,
+  value: unknown,
+  stack: PathStack,
+  property: string,
+  out: FieldViolation[],
+  each: boolean,
+): unknown {
+  if (!each) {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && target) {
+      stack.push(property);
+      const instance = buildOf(compile(target))(value as Record<string, unknown>, stack, out);
+      stack.pop();
+      return instance;
+    }
+    notAnObject(out, stack, property);
+    return value;
+  }
   if (Array.isArray(value)) {
     const arr: unknown[] = new Array(value.length);
     const build = target ? buildOf(compile(target)) : null;
@@ -410,7 +437,9 @@ function generate(plan: ClassPlan): BuildFn {
       }
       body.push(`if (!${test}) fail(out, stack, ${c}, plain, ${targetName}, ${name}, v);`);
     }
-    if (rule.nested) body.push(`if (v !== undefined) inst[${name}] = nested(${ref(rule.nested)}.target(), v, stack, ${name}, out);`);
+    if (rule.nested) {
+      body.push(`if (v !== undefined) inst[${name}] = nested(${ref(rule.nested)}.target(), v, stack, ${name}, out, ${rule.nested.each});`);
+    }
     if (rule.conditions.length > 0) {
       const conds = rule.conditions.map((cond) => `${ref(cond)}(plain, v)`);
       lines.push(`if (${conds.join(' && ')}) {`, ...body, `}`);
