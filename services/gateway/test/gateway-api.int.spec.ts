@@ -474,6 +474,15 @@ describe('bad input never reaches the coordinator', () => {
       expect(r.body.code).toBe('MALFORMED_JSON');
       expect(r.body.message).toMatch(/^payload is not valid JSON: /);
       expect(r.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+      // a JSON body that is not an object: refused, even where every field is optional
+      for (const raw of ['null', '[]', '"x"', '7']) {
+        const b = await admin('PATCH', `/api/v1/resources/budgets/${DL_ID}`, { raw });
+        expect({ raw, status: b.status, violations: b.body.details?.violations }).toEqual({
+          raw,
+          status: 400,
+          violations: [{ path: '(root)', message: 'expected a JSON object', constraint: 'isObject' }],
+        });
+      }
     });
   });
 

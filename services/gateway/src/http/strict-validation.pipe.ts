@@ -16,7 +16,8 @@ export class StrictValidationPipe implements PipeTransform {
     if (metadata.type === 'custom' || !meta || PRIMITIVES.has(meta)) return value;
     if (metadata.type === 'body' || metadata.type === 'query') {
       if (metadata.type === 'query') checkShape(value);
-      return validatePlain(meta as new () => object, value ?? {}, metadata.type === 'body' ? 'request body' : 'query');
+      // no body (an empty one) validates as {}; a JSON `null` body is a value, not an object: refused
+      return validatePlain(meta as new () => object, value === undefined ? {} : value, metadata.type === 'body' ? 'request body' : 'query');
     }
     return value;
   }
