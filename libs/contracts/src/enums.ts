@@ -80,8 +80,12 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const WORKFLOW_NODE_STATES = [...TASK_STATES, 'awaiting_approval', 'rejected'] as const;
 export type WorkflowNodeState = (typeof WORKFLOW_NODE_STATES)[number];
 
-/** Human decisions on a task: an approval gate after success, or the review of a result that failed its checks. */
-export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected'] as const;
+/**
+ * Human decisions on a task: an approval gate after success, or the review of a result that
+ * failed its checks. `withdrawn`: the request ended undecided (the task was cancelled, or its
+ * workflow ended while the gate waited); it can no longer be approved or rejected.
+ */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'withdrawn'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** Coverage of one declared requirement of a workflow. */

@@ -430,6 +430,29 @@ describe('validation checkpoints and requirements', () => {
     const done = await waitWorkflow(w.id, ended, 'ended');
     expect(done.state).toBe('succeeded');
     expect((await mesh.get(done.nodes[1]!.taskId)).result).toEqual({ saw: 'short' });
+
+    // a task cancelled while in needs_review: its review is withdrawn, no longer decidable
+    const [lone] = await mesh.submit([
+      {
+        capability: 'short.step',
+        retry: { backoffMs: [10], jitter: 0 },
+        validation: { minSize: 100, maxValidationRetries: 0, onFailure: 'needs_review' },
+      },
+    ]);
+    await eventually(async () => (await mesh.get(lone!.id)).state === 'needs_review', { description: 'lone task in needs_review' });
+    const cancelled = await mesh.bus.request(TaskCommands.cancel, { tenantId: 'default', taskId: lone!.id, reason: 'not needed' });
+    expect(cancelled.state).toBe('cancelled');
+    expect(cancelled.approval).toMatchObject({ kind: 'review', status: 'withdrawn', decidedBy: null, comment: 'not needed' });
+    expect((await mesh.get(lone!.id)).approval).toMatchObject({ kind: 'review', status: 'withdrawn' });
+    const late = await rejection(
+      mesh.bus.request(TaskReviewCommands.decide, {
+        tenantId: 'default',
+        taskId: lone!.id,
+        decision: 'approve',
+        actor: 'api-key:reviewer',
+      }),
+    );
+    expect(late.code).toBe('INVALID_STATE_TRANSITION');
   });
 
   it('an approval gate holds the dependants until approved; who and when are recorded; a rejection fails the workflow', async () => {
@@ -502,6 +525,30 @@ describe('validation checkpoints and requirements', () => {
     expect(failed.state).toBe('failed');
     expect(failed.nodes.map((n) => n.state)).toEqual(['rejected', 'cancelled']);
     expect(ran).not.toContain('rejected:publish');
+
+    // the workflow cancelled while its gate waits: the gate is withdrawn, the node reads cancelled
+    const c = await submit(spec('withdrawn'));
+    const w3 = await waitWorkflow(c.id, (x) => x.nodes[0]!.state === 'awaiting_approval', 'review awaiting approval');
+    await mesh.bus.request(WorkflowCommands.cancel, { tenantId: 'default', workflowId: c.id, reason: 'scrapped' });
+    const gone = await waitWorkflow(c.id, ended, 'ended');
+    expect(gone.state).toBe('cancelled');
+    expect(gone.nodes.map((n) => [n.state, n.taskState])).toEqual([
+      ['cancelled', 'succeeded'],
+      ['cancelled', 'cancelled'],
+    ]);
+    expect(gone.nodes[0]!.approval).toMatchObject({ kind: 'approval', status: 'withdrawn', comment: 'workflow cancelled: scrapped' });
+    expect((await mesh.get(w3.nodes[0]!.taskId)).approval).toMatchObject({ status: 'withdrawn' });
+    const tooLate = await rejection(
+      mesh.bus.request(TaskReviewCommands.decide, {
+        tenantId: 'default',
+        taskId: w3.nodes[0]!.taskId,
+        decision: 'approve',
+        actor: 'api-key:k1',
+        actorName: 'editor',
+      }),
+    );
+    expect(tooLate.code).toBe('INVALID_STATE_TRANSITION');
+    expect(ran).not.toContain('withdrawn:publish');
   });
 });
 

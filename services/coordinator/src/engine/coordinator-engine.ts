@@ -1768,6 +1768,7 @@ export class CoordinatorEngine {
         const n = wf.nodes.get(t.link.nodeKey);
         if (n && n.taskId === t.id) {
           n.status = nodeStatusOf('succeeded', review, n.spec.approval?.required === true);
+          n.review = review;
           this.dirtyWorkflows.add(wf);
         }
       }
@@ -1904,8 +1905,23 @@ export class CoordinatorEngine {
     t.state = 'cancelled';
     t.finishedAt = tick.now;
     t.error = error;
+    this.withdrawReview(t.review, { id: t.id, tenantId: t.tenantId, workflowId: t.link?.workflowId ?? null }, tick, reason);
     this.metrics.completed.inc({ capability: t.capability, state: 'cancelled' });
     this.finish(t, tick, 'task.cancelled', { reason });
+  }
+
+  /** A pending approval or review whose task was cancelled, or whose workflow ended, can no longer be decided. */
+  private withdrawReview(
+    review: ReviewEntry | null | undefined,
+    t: { id: string; tenantId: string; workflowId: string | null },
+    tick: Tick,
+    reason: string,
+  ): void {
+    if (!review || review.status !== 'pending') return;
+    review.status = 'withdrawn';
+    review.decidedAt = tick.now;
+    review.comment = reason.slice(0, 1000);
+    tick.approvals.set(t.id, { taskId: t.id, tenantId: t.tenantId, workflowId: t.workflowId, review });
   }
 
   /**
@@ -2018,6 +2034,7 @@ export class CoordinatorEngine {
         n.taskState = t.state;
         n.status = nodeStatusOf(t.state, t.review, n.spec.approval?.required === true);
         n.error = t.error;
+        if (n.status === 'awaiting_approval' && t.review) n.review = t.review;
         if (t.state === 'succeeded') {
           if (n.readers > 0) n.result = t.result;
           const fields = requirementFields(wf.spec, n.spec.key);
@@ -2206,8 +2223,14 @@ export class CoordinatorEngine {
       const reason = `workflow ${state}${error ? `: ${error.message}` : ''}`;
       for (const key of wf.order) {
         const n = wf.nodes.get(key)!;
-        if (isEnded(n.status) || n.status === 'awaiting_approval') continue;
+        if (isEnded(n.status)) continue;
         const t = this.tasks.get(n.taskId);
+        if (n.status === 'awaiting_approval') {
+          // the task succeeded (and left memory); its gate will never open
+          this.withdrawReview(t?.review ?? n.review, { id: n.taskId, tenantId: wf.tenantId, workflowId: wf.id }, tick, reason);
+          n.status = 'cancelled';
+          continue;
+        }
         if (t && !isTerminal(t.state)) this.cancelTask(t, tick, reason, state === 'cancelled' ? 'WORKFLOW_CANCELLED' : 'WORKFLOW_FAILED');
         else n.status = 'cancelled';
       }
@@ -2277,14 +2300,16 @@ export class CoordinatorEngine {
         }
         const live = this.tasks.get(sn.taskId);
         const state = live?.state ?? sn.state;
+        const review = live?.review ?? sn.review;
         wf.nodes.set(ns.key, {
           spec: ns,
           taskId: sn.taskId,
-          status: nodeStatusOf(state, live?.review ?? sn.review, ns.approval?.required === true),
+          status: nodeStatusOf(state, review, ns.approval?.required === true),
           taskState: state,
           dependants: [],
           readers: 0,
           error: sn.error,
+          ...(review ? { review } : {}),
         });
       }
       for (const ns of spec.nodes) {

@@ -1,6 +1,7 @@
 import type { FailurePolicy, TaskErrorDto, TaskState, WorkflowState } from '@swarm-mesh/contracts';
 import type { NodeStatus } from '../workflows/coverage';
 import type { NodeSpec, WorkflowSpec } from '../workflows/graph';
+import type { ReviewEntry } from './task-record';
 import type { WorkflowRow } from './workflow-rows';
 
 /** A node of an active workflow (memory). */
@@ -19,6 +20,8 @@ export interface WfNode {
   fields?: Map<string, boolean>;
   /** The task's last error (why a failed node failed). */
   error?: TaskErrorDto | null;
+  /** The approval gate of a succeeded node (its task has left memory): withdrawn if the workflow ends first. */
+  review?: ReviewEntry;
 }
 
 /** An active workflow (memory; rebuilt from Postgres at start). */

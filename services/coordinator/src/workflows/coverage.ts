@@ -28,6 +28,8 @@ export function nodeStatusOf(
       return 'needs_review';
     case 'succeeded':
       if (approval?.status === 'rejected') return 'rejected';
+      // its workflow ended while the gate waited: the gate never opens
+      if (approval?.status === 'withdrawn') return 'cancelled';
       if (approvalRequired && approval?.status !== 'approved') return 'awaiting_approval';
       return 'done';
     case 'failed':
@@ -45,6 +47,7 @@ export function nodeStatusOf(
 export function publicNodeState(status: NodeStatus, taskState: TaskState): WorkflowNodeState {
   if (status === 'awaiting_approval') return 'awaiting_approval';
   if (status === 'rejected') return 'rejected';
+  if (status === 'cancelled') return 'cancelled'; // a succeeded task whose gate was withdrawn reads cancelled too
   return taskState;
 }
 
