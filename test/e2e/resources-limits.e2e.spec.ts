@@ -81,6 +81,17 @@ describe('bad input gets a clear 4xx and nothing is written', () => {
       workflowId: 'other',
     });
     expect(backwards.status).toBe(400);
+    const past = await mesh.api<ApiErrorBody>('POST', '/resources/reservations', {
+      ...window,
+      startsAt: new Date(Date.now() - 120_000).toISOString(),
+      endsAt: new Date(Date.now() - 60_000).toISOString(),
+      workflowId: 'past',
+    });
+    expect({ status: past.status, code: past.body.code, paths: past.body.details.violations?.map((v) => v.path) }).toEqual({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      paths: ['endsAt'],
+    });
     expect(await count('reservations')).toBe(reservations);
 
     const unknown = '00000000-0000-4000-8000-000000000000';

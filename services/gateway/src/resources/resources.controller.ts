@@ -260,7 +260,9 @@ export class ResourcesController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Reserve capacity of a pool for a time window',
-    description: 'Inside the window the capacity is the owner’s; unused, it is lent to others and reclaimed (by preemption if needed).',
+    description:
+      'Inside the window the capacity is the owner’s; unused, it is lent to others and reclaimed (by preemption if needed). ' +
+      'A window that has already ended is refused (400); one that has begun applies from now.',
   })
   @ApiBodyFrom(ReservationSpecDto)
   @ApiCreatedBody(ReservationDto, 'The reservation')

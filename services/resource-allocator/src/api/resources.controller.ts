@@ -214,6 +214,11 @@ export class ResourcesController {
         { path: 'slots', message: 'reserve at least one of slots, requestsPerMinute, tokensPerMinute', constraint: 'required' },
       ]);
     const now = Date.now();
+    // a window that has already ended would reserve nothing (one that has begun starts now)
+    if (endsAt <= now)
+      throw new ValidationError(`reservation: endsAt ${s.endsAt} is in the past`, [
+        { path: 'endsAt', message: 'endsAt must be in the future', constraint: 'future' },
+      ]);
     const workflowId = s.workflowId ?? null;
     const overlapping = [...this.core.reservations.values()].filter(
       (r) => r.poolId === pool.id && r.startsAt < endsAt && startsAt < r.endsAt,
