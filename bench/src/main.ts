@@ -403,9 +403,21 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
   // ── rate ────────────────────────────────────────────────────────────────────────────────
   let rssSampler: RssSampler | undefined;
   let rr: RateResult | undefined;
+  let rateWarmupIds = new Set<string>();
   if ((o.mode === 'rate' || o.mode === 'both') && !failed) {
     note(`rate: ${o.rate}/s for ${o.durationS} s…`);
     if (tp) await settle();
+    if (o.rateWarmupS > 0) {
+      // the single-submit path warms up (JIT, pools, caches) before it is measured
+      note(`rate warm-up: ${o.rate}/s for ${o.rateWarmupS} s (not measured)…`);
+      const warm = await runRate({ client, tracker, rate: o.rate, durationS: o.rateWarmupS, timeoutMs: completeTimeoutMs, log: note });
+      rateWarmupIds = warm.ids;
+      if (warm.missing > 0 || warm.submitErrors > 0) {
+        note(`rate warm-up: ${warm.missing} missing, ${warm.submitErrors} submit errors (${warm.firstSubmitError ?? '-'})`);
+        failed = true;
+      }
+      await settle();
+    }
     if (mesh && procAvailable() && o.rssEveryS > 0) rssSampler = sampleRss(mesh.processes, o.rssEveryS * 1000);
     rr = await runRate({
       client,
@@ -425,7 +437,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
 
   // late duplicates: give the mesh a moment to emit anything it would emit twice
   await new Promise((r) => setTimeout(r, 1000));
-  const ours = new Set<string>([...(tp?.ids ?? []), ...(tpIdle?.ids ?? []), ...(tpAfter?.ids ?? []), ...(rr?.ids ?? [])]);
+  const ours = new Set<string>([...(tp?.ids ?? []), ...(tpIdle?.ids ?? []), ...(tpAfter?.ids ?? []), ...rateWarmupIds, ...(rr?.ids ?? [])]);
   let duplicates = 0;
   for (const id of ours) if ((tracker.succeededCount.get(id) ?? 0) > 1) duplicates++;
   const missing = (tp?.missing ?? 0) + (tpIdle?.missing ?? 0) + (tpAfter?.missing ?? 0) + (rr?.missing ?? 0);
@@ -534,7 +546,10 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
 
   if (rr) {
     say('');
-    say(`== Fixed rate: ${rr.offeredPerS}/s offered for ${rr.durationS} s, open loop, single POST /api/v1/tasks`);
+    say(
+      `== Fixed rate: ${rr.offeredPerS}/s offered for ${rr.durationS} s, open loop, single POST /api/v1/tasks` +
+        (o.rateWarmupS > 0 ? ` (after ${o.rateWarmupS} s of the same load, not measured)` : ' (no warm-up)'),
+    );
     say(
       table([
         ['scheduled', 'accepted', 'errors', 'completed', 'missing', 'issued/s', 'completed/s', 'not done at end', 'bench issue lag max ms'],
@@ -771,6 +786,7 @@ async function measure(o: BenchOptions, cleanup: Cleanup, say: (s: string) => vo
       ? {
           rate_offered: rr.offeredPerS,
           rate_duration_s: rr.durationS,
+          rate_warmup_s: o.rateWarmupS,
           rate_achieved: round(rr.achievedPerS, 1),
           rate_p50_ms: round(rr.latency.p50, 1),
           rate_p90_ms: round(rr.latency.p90, 1),
