@@ -141,7 +141,17 @@ describe('validatePlain', () => {
 
   it('reports every problem at once', () => {
     const v = violationsOf(() => validatePlain(Outer, { name: 5, inner: { n: -1 }, zzz: 1 }));
-    expect(v.map((x) => x.path).sort()).toEqual(['inner.n', 'name', 'name', 'zzz']);
+    expect(v.map((x) => x.path).sort()).toEqual(['inner.n', 'name', 'zzz']);
+  });
+
+  it('a value of the wrong type is reported as such, not also by the range checks it cannot pass', () => {
+    expect(violationsOf(() => validatePlain(Outer, { name: 5 }))).toEqual([
+      { path: 'name', constraint: 'isString', message: 'name must be a string' },
+    ]);
+    // the right type out of range: the range check speaks
+    expect(violationsOf(() => validatePlain(Outer, { name: 'x'.repeat(11) }))).toEqual([
+      { path: 'name', constraint: 'isLength', message: 'name must be shorter than or equal to 10 characters' },
+    ]);
   });
 
   it('names a missing required field once as required, not by the checks its value failed', () => {

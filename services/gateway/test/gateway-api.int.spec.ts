@@ -586,6 +586,9 @@ describe('bad input never reaches the coordinator', () => {
         const r = await admin('GET', qs);
         expect({ qs, status: r.status, code: r.body.code }).toEqual({ qs, status: 400, code: 'VALIDATION_FAILED' });
       }
+      // a limit that is not a number is said to be one, not "greater than 500"
+      const abc = await admin('GET', '/api/v1/tasks?limit=abc');
+      expect(abc.body.message).toBe('query: 1 invalid field (limit: limit must be an integer number)');
     });
   });
 });

@@ -109,6 +109,29 @@ function walkShape(v: object, depth: number, maxDepth: number, keys: Array<strin
   }
 }
 
+/** Constraints on a value's JSON type: when one fails, the range checks of the same field say nothing more. */
+const TYPE_CONSTRAINTS = new Set([
+  'isDefined',
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isArray',
+  'isPlainObject',
+  'isObject',
+  'nestedValidation',
+]);
+
+/**
+ * A field of the wrong type fails its range checks too (`?limit=abc` is "not an integer", and
+ * class-validator's max and min also fail on a string): report only what is wrong with its type.
+ */
+function withoutConsequences(violations: FieldViolation[]): FieldViolation[] {
+  const mistyped = new Set(violations.filter((v) => TYPE_CONSTRAINTS.has(v.constraint ?? '')).map((v) => v.path));
+  if (mistyped.size === 0) return violations;
+  return violations.filter((v) => !mistyped.has(v.path) || TYPE_CONSTRAINTS.has(v.constraint ?? ''));
+}
+
 /**
  * Turns a parsed plain value into a validated DTO instance. Unknown fields, wrong types
  * and missing required fields all throw ValidationError with one violation per problem.
@@ -121,9 +144,10 @@ export function validatePlain<T extends object>(cls: Ctor<T>, plain: unknown, wh
       { path: '(root)', message: 'expected a JSON object', constraint: 'isObject' },
     ]);
   }
-  const violations: FieldViolation[] = [];
-  const instance = validateCompiled(cls, plain as Record<string, unknown>, violations);
-  if (violations.length > 0) {
+  const found: FieldViolation[] = [];
+  const instance = validateCompiled(cls, plain as Record<string, unknown>, found);
+  if (found.length > 0) {
+    const violations = withoutConsequences(found);
     const first = violations[0];
     throw new ValidationError(
       `${what}: ${violations.length} invalid field${violations.length === 1 ? '' : 's'}${first ? ` (${first.path}: ${first.message})` : ''}`,
