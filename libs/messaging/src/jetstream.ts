@@ -182,6 +182,12 @@ export interface BatchConsumerOptions<T extends object, P extends unknown[]> {
    * trickle of messages does not cost one transaction each. Default 0.
    */
   gatherMs?: number;
+  /**
+   * A message that fails to decode or validate: called before it is terminated, to answer what
+   * it reported (e.g. fail the attempts a malformed result names) instead of dropping it
+   * silently. If it throws, the message is nak'ed and comes back after `retryDelayMs`.
+   */
+  onInvalid?: (msg: JsMsg, err: Error) => Promise<void>;
 }
 
 export interface BatchConsumerHandle {
@@ -245,7 +251,16 @@ export async function startBatchConsumer<T extends object, P extends unknown[]>(
               code: (err as SwarmError).code,
               error: (err as Error).message,
             });
-            m.term();
+            if (!opts.onInvalid) m.term();
+            else {
+              try {
+                await opts.onInvalid(m, err as Error);
+                m.term();
+              } catch (hookErr) {
+                bus.logger.error('invalid message not answered; will be redelivered', { stream: opts.stream, err: hookErr });
+                m.nak(opts.retryDelayMs ?? 500);
+              }
+            }
           }
         }
         if (items.length === 0) continue;

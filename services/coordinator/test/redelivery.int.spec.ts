@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentProtocol, type ResultBatch } from '@swarm-mesh/contracts';
+import { AgentProtocol, createEnvelope, encodeEnvelope, type ResultBatch } from '@swarm-mesh/contracts';
 import { eventually } from '@swarm-mesh/testing';
 import { TaskMesh } from './support/task-mesh';
 
@@ -55,6 +55,55 @@ describe('redelivered results change nothing', () => {
     expect(after.updatedAt).toBe(done!.updatedAt);
     const events = (await mesh.taskEvents()).filter((e) => e.data.taskId === task!.id && e.type === 'task.succeeded');
     expect(events).toHaveLength(1);
+    await agent.stop();
+  });
+
+  it('a result the contracts refuse (a string Postgres cannot store) fails its attempt at once with INVALID_RESULT', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const agent = await mesh.agent(
+      { id: 'raw-1', domain: 'infra', concurrency: 1 },
+      {
+        'raw.work': async () => {
+          await held;
+          return { text: 'late and clean' };
+        },
+      },
+    );
+    const [task] = await mesh.submit([{ capability: 'raw.work', retry: { maxAttempts: 3, backoffMs: [10] } }]);
+    await eventually(async () => (await mesh.get(task!.id)).state === 'running', { description: 'the attempt running' });
+    const running = await mesh.get(task!.id);
+    const epoch = running.attempts.at(-1)!.epoch;
+    // what a non-SDK agent might send: a result holding U+0000 (the SDK itself refuses to send one)
+    const now = new Date().toISOString();
+    const env = createEnvelope({
+      from: 'agent:raw-1',
+      to: 'coordinator',
+      type: AgentProtocol.results.name,
+      body: {
+        agentId: 'raw-1',
+        instanceId: randomUUID(),
+        results: [
+          { taskId: task!.id, attempt: 1, epoch, outcome: 'succeeded', result: { text: 'a\u0000b' }, startedAt: now, finishedAt: now },
+        ],
+      },
+    });
+    await mesh.bus.js().publish(mesh.bus.subject(AgentProtocol.results.subjectFor('raw-1')), encodeEnvelope(env), { msgID: randomUUID() });
+    // not retried (the same work would give the same result): dead-lettered with the reason
+    const [failed] = await mesh.waitFor([task!.id], ['dead_lettered']);
+    expect(failed!.attempts).toHaveLength(1);
+    expect(failed!.error).toMatchObject({ code: 'INVALID_RESULT', retryable: false });
+    expect(failed!.error!.message).toMatch(/^result refused: /);
+    expect(failed!.result).toBeNull();
+    // the agent's own result for the fenced attempt changes nothing
+    release();
+    const jsm = await mesh.bus.jsm();
+    await eventually(async () => (await jsm.streams.info(mesh.bus.name('SWARM_RESULTS'))).state.messages === 0, {
+      description: 'results consumed',
+    });
+    const after = await mesh.get(task!.id);
+    expect(after.state).toBe('dead_lettered');
+    expect(after.updatedAt).toBe(failed!.updatedAt);
     await agent.stop();
   });
 });

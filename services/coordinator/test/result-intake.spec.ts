@@ -1,7 +1,7 @@
 import { DatabaseUnavailableError, InternalError, type ResultBatch } from '@swarm-mesh/contracts';
 import type { BatchItem } from '@swarm-mesh/messaging';
 import { silentLogger } from '@swarm-mesh/telemetry';
-import { applyResultItems, POISON_RESULT_DELIVERY } from '../src/engine/result-intake';
+import { applyResultItems, POISON_RESULT_DELIVERY, refusedResultAttempts } from '../src/engine/result-intake';
 
 interface FakeMsg {
   info: { deliveryCount: number };
@@ -79,5 +79,43 @@ describe('applyResultItems (results intake)', () => {
     const poison = item('poison', POISON_RESULT_DELIVERY + 2);
     await expect(applyResultItems(engine, [poison], silentLogger)).rejects.toThrow(DatabaseUnavailableError);
     expect(poison.msg.terminated).toBe(false);
+  });
+});
+
+describe('refusedResultAttempts (what a results message that failed validation still says)', () => {
+  const T1 = '4b722e03-3822-4438-8ac6-d09a04b3dce8';
+  const T2 = '5c833f14-4933-4549-9bd7-e1ab15c4edf9';
+  const raw = (body: unknown): Uint8Array => Buffer.from(JSON.stringify({ id: 'x', body }));
+
+  it('names the agent from the subject and the well-formed (taskId, epoch) pairs of the body', () => {
+    const data = raw({
+      agentId: 'someone-else',
+      results: [
+        { taskId: T1, epoch: 2, result: { text: 'a\u0000b' } },
+        { taskId: T1, epoch: 2 },
+        { taskId: 'not-a-uuid', epoch: 1 },
+        { taskId: T2, epoch: 0 },
+        { taskId: T2, epoch: '3' },
+        null,
+        { taskId: T2, epoch: 3 },
+      ],
+    });
+    expect(refusedResultAttempts(data, 'ns1.swarm.agent.raw-1.results')).toEqual({
+      agentId: 'raw-1',
+      attempts: [
+        { taskId: T1, epoch: 2 },
+        { taskId: T2, epoch: 3 },
+      ],
+    });
+    expect(refusedResultAttempts(data, 'swarm.agent.raw-1.results')?.agentId).toBe('raw-1');
+  });
+
+  it('null when nothing can be read', () => {
+    expect(refusedResultAttempts(Buffer.from('{not json'), 'swarm.agent.a.results')).toBeNull();
+    expect(refusedResultAttempts(raw({ results: 'x' }), 'swarm.agent.a.results')).toBeNull();
+    expect(refusedResultAttempts(raw({ results: [{ taskId: 'x', epoch: 1 }] }), 'swarm.agent.a.results')).toBeNull();
+    expect(refusedResultAttempts(raw({ results: [{ taskId: T1, epoch: 1 }] }), 'swarm.agent.bad id.results')).toBeNull();
+    expect(refusedResultAttempts(raw({ results: [{ taskId: T1, epoch: 1 }] }), 'swarm.evt.task.batch')).toBeNull();
+    expect(refusedResultAttempts(Buffer.from('null'), 'swarm.agent.a.results')).toBeNull();
   });
 });

@@ -97,7 +97,17 @@ type Op =
   | ({ kind: 'register'; reg: AgentRegistration } & Resolver<AgentRegisterReply>)
   | ({ kind: 'control'; tenantId: string; agentId: string; action: AgentAction } & Resolver<AgentRecord>)
   /** An attempt the agent no longer holds (retried), or — fatal — whose result cannot be applied (failed, INTERNAL). */
-  | ({ kind: 'lost'; taskId: string; epoch: number; reason: string; fatal?: boolean } & Resolver<void>)
+  | ({
+      kind: 'lost';
+      taskId: string;
+      epoch: number;
+      reason: string;
+      fatal?: boolean;
+      /** Fatal: the error code of the failed attempt (default INTERNAL). */
+      code?: string;
+      /** Only if the attempt is this agent's. */
+      agentId?: string;
+    } & Resolver<void>)
   | ({ kind: 'preempt'; taskId: string; reason: string } & Resolver<boolean>)
   | ({ kind: 'fail'; taskId: string; error: TaskErrorDto } & Resolver<boolean>)
   | ({
@@ -341,6 +351,29 @@ export class CoordinatorEngine {
     return Promise.all(
       batch.results.map((r) =>
         this.enqueueOp<void>((res) => ({ kind: 'lost', taskId: r.taskId, epoch: r.epoch, reason, fatal: true, ...res })),
+      ),
+    ).then(() => undefined);
+  }
+
+  /**
+   * A results message that failed validation (e.g. a result holding a string Postgres cannot
+   * store): the attempts it names, if they are still that agent's current ones, fail at once
+   * with INVALID_RESULT (not retried: the same work would produce the same result) instead of
+   * waiting for their lease to expire.
+   */
+  refuseResults(agentId: string, attempts: ReadonlyArray<{ taskId: string; epoch: number }>, reason: string): Promise<void> {
+    return Promise.all(
+      attempts.map((r) =>
+        this.enqueueOp<void>((res) => ({
+          kind: 'lost',
+          taskId: r.taskId,
+          epoch: r.epoch,
+          reason,
+          fatal: true,
+          code: 'INVALID_RESULT',
+          agentId,
+          ...res,
+        })),
       ),
     ).then(() => undefined);
   }
@@ -821,8 +854,8 @@ export class CoordinatorEngine {
         return this.applySpawn(op, tick, pre);
       case 'lost': {
         const t = this.tasks.get(op.taskId);
-        if (t && t.epoch === op.epoch && ACTIVE_RUN_STATES.has(t.state)) {
-          if (op.fatal) this.endAttempt(t, tick, 'failed', { message: op.reason, code: 'INTERNAL', retryable: false });
+        if (t && t.epoch === op.epoch && ACTIVE_RUN_STATES.has(t.state) && (op.agentId === undefined || t.agentId === op.agentId)) {
+          if (op.fatal) this.endAttempt(t, tick, 'failed', { message: op.reason, code: op.code ?? 'INTERNAL', retryable: false });
           else this.endAttempt(t, tick, 'lost', { message: op.reason, code: 'ATTEMPT_LOST', retryable: true });
         }
         tick.after.push(() => op.resolve());

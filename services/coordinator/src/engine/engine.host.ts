@@ -26,7 +26,7 @@ import { agentState } from './agent-record';
 import { CoordinatorEngine } from './coordinator-engine';
 import { CoordinatorMetrics } from './coordinator.metrics';
 import { OutboxRelay } from './outbox-relay';
-import { applyResultItems } from './result-intake';
+import { applyResultItems, refusedResultAttempts } from './result-intake';
 import { TaskStore } from './task-store';
 
 /**
@@ -123,6 +123,11 @@ export class EngineHost implements OnApplicationBootstrap, BeforeApplicationShut
       maxBatch: 200,
       prefetch: 2000,
       handler: (items) => applyResultItems(this.engine, items, this.logger),
+      // a result the contracts refuse (say a string Postgres cannot store) fails its attempt now
+      onInvalid: async (msg, err) => {
+        const refused = refusedResultAttempts(msg.data, msg.subject);
+        if (refused) await this.engine.refuseResults(refused.agentId, refused.attempts, `result refused: ${err.message.slice(0, 500)}`);
+      },
     });
     this.relay.start();
     this.logger.info('coordinator engine started', { options: this.options });

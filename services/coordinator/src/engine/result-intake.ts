@@ -1,4 +1,4 @@
-import { type ResultBatch, SwarmError } from '@swarm-mesh/contracts';
+import { AGENT_ID_RE, type ResultBatch, SwarmError } from '@swarm-mesh/contracts';
 import type { BatchItem } from '@swarm-mesh/messaging';
 import type { Logger } from '@swarm-mesh/telemetry';
 import type { CoordinatorEngine } from './coordinator-engine';
@@ -49,4 +49,47 @@ export async function applyResultItems(
     }
   }
   if (retry !== undefined) throw retry;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The most attempts one refused results message may fail (a batch holds at most 1,000). */
+const MAX_REFUSED_ATTEMPTS = 1000;
+
+/**
+ * What a results message that failed validation still says reliably: the agent it came from
+ * (the subject, `swarm.agent.<id>.results`, which NATS permissions tie to the agent) and the
+ * attempts it reports (`taskId` + `epoch` of each result, where those two are well-formed).
+ * Read leniently (plain `JSON.parse`, only those fields), so the coordinator can fail those
+ * attempts with INVALID_RESULT at once; `null` when not even that can be read.
+ */
+export function refusedResultAttempts(
+  data: Uint8Array,
+  subject: string,
+): { agentId: string; attempts: Array<{ taskId: string; epoch: number }> } | null {
+  const parts = subject.split('.');
+  const at = parts.lastIndexOf('results');
+  const agentId = at >= 2 && parts[at - 2] === 'agent' ? parts[at - 1] : undefined;
+  if (agentId === undefined || !AGENT_ID_RE.test(agentId)) return null;
+  let env: unknown;
+  try {
+    env = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+  const body = typeof env === 'object' && env !== null ? (env as { body?: unknown }).body : undefined;
+  const results = typeof body === 'object' && body !== null ? (body as { results?: unknown }).results : undefined;
+  if (!Array.isArray(results)) return null;
+  const attempts: Array<{ taskId: string; epoch: number }> = [];
+  const seen = new Set<string>();
+  for (const r of results.slice(0, MAX_REFUSED_ATTEMPTS) as unknown[]) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { taskId, epoch } = r as { taskId?: unknown; epoch?: unknown };
+    if (typeof taskId !== 'string' || !UUID_RE.test(taskId) || typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1)
+      continue;
+    if (seen.has(taskId)) continue;
+    seen.add(taskId);
+    attempts.push({ taskId, epoch });
+  }
+  return attempts.length > 0 ? { agentId, attempts } : null;
 }
