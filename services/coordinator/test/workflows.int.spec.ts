@@ -205,6 +205,21 @@ describe('workflow DAGs', () => {
     const unknown = await rejection(submit({ name: 'typo', nodes: [{ key: 'a', capability: 'dag.node', dependsOn: ['nope'] }] }));
     expect(unknown.code).toBe('UNKNOWN_DEPENDENCY');
     expect(unknown.details!.path).toBe('nodes.0.dependsOn.0');
+    // a node pinned to an agent nobody registered would wait forever: refused like a single task
+    await mesh.agent({ id: 'pin-1', domain: 'infra', concurrency: 1 }, { 'dag.node': () => ({}) });
+    const pinned = await rejection(
+      submit({
+        name: 'pinned',
+        nodes: [
+          { key: 'a', capability: 'dag.node', routing: { agentId: 'pin-1' } },
+          { key: 'b', capability: 'dag.node', dependsOn: ['a'], routing: { agentId: 'ghost-agent' } },
+        ],
+      }),
+    );
+    expect(pinned.code).toBe('VALIDATION_FAILED');
+    expect(pinned.details!.violations).toEqual([
+      { path: 'nodes.1.routing.agentId', message: 'no agent "ghost-agent" is registered', constraint: 'knownAgent' },
+    ]);
     expect(await rows()).toEqual(before);
   });
 

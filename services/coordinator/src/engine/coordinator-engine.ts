@@ -872,15 +872,13 @@ export class CoordinatorEngine {
    * that does not offer its capability, would wait forever: refused like an unknown capability.
    * Dead agents count as registered (they may come back).
    */
-  private checkPinnedAgent(op: Extract<Op, { kind: 'submit' }>, dto: SubmitTaskDto, index: number): void {
-    const id = dto.routing!.agentId!;
+  private checkPinnedAgent(tenantId: string, capability: string, id: string, path: string): void {
     const a = this.agents.get(id);
-    const path = `${op.single ? '' : `tasks.${index}.`}routing.agentId`;
     let why: { message: string; constraint: string } | undefined;
-    if (!a || a.tenantId !== op.tenantId) why = { message: `no agent "${id}" is registered`, constraint: 'knownAgent' };
-    else if (!a.capabilities.includes(dto.capability))
+    if (!a || a.tenantId !== tenantId) why = { message: `no agent "${id}" is registered`, constraint: 'knownAgent' };
+    else if (!a.capabilities.includes(capability))
       why = {
-        message: `agent "${id}" does not offer "${dto.capability}" (it offers ${a.capabilities.join(', ')})`,
+        message: `agent "${id}" does not offer "${capability}" (it offers ${a.capabilities.join(', ')})`,
         constraint: 'agentOffersCapability',
       };
     if (why) throw new SwarmError('VALIDATION_FAILED', `${path}: ${why.message}`, { violations: [{ path, ...why }] });
@@ -898,7 +896,8 @@ export class CoordinatorEngine {
     op.tasks.forEach((dto, index) => {
       if (dto.validation)
         (validations ??= [])[index] = this.validationOf(dto.validation, op.single ? 'validation' : `tasks.${index}.validation`);
-      if (dto.routing?.agentId !== undefined && this.options.rejectUnknownCapabilities) this.checkPinnedAgent(op, dto, index);
+      if (dto.routing?.agentId !== undefined && this.options.rejectUnknownCapabilities)
+        this.checkPinnedAgent(op.tenantId, dto.capability, dto.routing.agentId, `${op.single ? '' : `tasks.${index}.`}routing.agentId`);
       const size = Buffer.byteLength(JSON.stringify(dto.input ?? {}));
       if (size > MAX_TASK_INPUT_BYTES) {
         const e = new PayloadTooLargeError(size, MAX_TASK_INPUT_BYTES);
@@ -1614,6 +1613,10 @@ export class CoordinatorEngine {
       const known = this.knownCaps(op.tenantId);
       const unknown = [...new Set(dto.nodes.map((n) => n.capability).filter((c) => !known.has(c)))];
       if (unknown.length > 0) throw new UnknownCapabilityError(unknown);
+      dto.nodes.forEach((n, i) => {
+        if (n.routing?.agentId !== undefined)
+          this.checkPinnedAgent(op.tenantId, n.capability, n.routing.agentId, `nodes.${i}.routing.agentId`);
+      });
     }
     const key = dto.idempotencyKey;
     if (key !== undefined) {
