@@ -96,7 +96,7 @@ type Op =
   | ({ kind: 'checkpoint'; agentId: string; req: CheckpointRequest } & Resolver<void>)
   | ({ kind: 'register'; reg: AgentRegistration } & Resolver<AgentRegisterReply>)
   | ({ kind: 'control'; tenantId: string; agentId: string; action: AgentAction } & Resolver<AgentRecord>)
-  /** An attempt the agent no longer holds (retried), or — fatal — whose result cannot be applied (failed, INTERNAL). */
+  /** An attempt the agent no longer holds (retried), or — fatal — whose result cannot be applied (failed, INTERNAL or `code`, not retried). */
   | ({
       kind: 'lost';
       taskId: string;
