@@ -50,11 +50,13 @@ export function nodesTable(w: WorkflowDto): string {
           w.state === 'running'
           ? `swarm approve ${n.taskId}`
           : `approval not decided (workflow ${w.state})`
-        : n.approval?.decidedBy
-          ? `${n.approval.status} by ${n.approval.decidedByName ?? n.approval.decidedBy}`
-          : n.error
-            ? `${n.error.code ?? 'error'}: ${n.error.message.slice(0, 60)}`
-            : undefined,
+        : n.approval?.status === 'withdrawn'
+          ? `${n.approval.kind} withdrawn${n.approval.comment ? `: ${n.approval.comment.slice(0, 60)}` : ''}`
+          : n.approval?.decidedBy
+            ? `${n.approval.status} by ${n.approval.decidedByName ?? n.approval.decidedBy}`
+            : n.error
+              ? `${n.error.code ?? 'error'}: ${n.error.message.slice(0, 60)}`
+              : undefined,
     ]),
   );
 }

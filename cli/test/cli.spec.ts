@@ -581,6 +581,11 @@ describe('workflow commands (pure parts)', () => {
     const table = nodesTable({ ...cancelled, nodes: [{ ...cancelled.nodes[0]!, approval: pending }] } as never);
     expect(table).not.toContain('swarm approve');
     expect(table).toContain('approval not decided (workflow cancelled)');
+    // the coordinator withdraws such a gate: the node says so, with why
+    const withdrawn = { status: 'withdrawn' as const, kind: 'approval' as const, comment: 'workflow cancelled: scrapped' };
+    const wtable = nodesTable({ ...cancelled, nodes: [{ ...cancelled.nodes[0]!, state: 'cancelled', approval: withdrawn }] } as never);
+    expect(wtable).toContain('approval withdrawn: workflow cancelled: scrapped');
+    expect(wtable).not.toContain('swarm approve');
   });
 });
 
