@@ -70,6 +70,13 @@ export interface MeshBusOptions {
   defaultPriority?: Priority;
   logger?: Logger;
   observer?: MeshBusObserver;
+  /**
+   * How long a request to a service (not to one agent) keeps retrying while nobody subscribes to
+   * its subject ("no responders": the message reached no one, so sending it again cannot do it
+   * twice), e.g. while a singleton's standby replica takes over the lease or a service is still
+   * starting. Bounded by the request's timeout. Default 0: fail at once with SERVICE_UNAVAILABLE.
+   */
+  awaitResponderMs?: number;
 }
 
 export interface RequestOptions {
@@ -82,6 +89,8 @@ export interface RequestOptions {
   to?: string;
   /** Parameters of the definition's `subjectFor` (per-agent commands: the agent id). */
   params?: string[];
+  /** Overrides the bus's `awaitResponderMs` (e.g. 0 for a health probe, which must fail fast). */
+  awaitResponderMs?: number;
 }
 
 export interface PublishOptions<P extends unknown[]> {
@@ -113,6 +122,7 @@ export class MeshBus {
   readonly logger: Logger;
   private readonly observer: MeshBusObserver;
   private readonly defaultPriority: Priority;
+  private readonly awaitResponderMs: number;
   private jsClient: JetStreamClient | undefined;
   private jsManager: JetStreamManager | undefined;
   private readonly subscriptions = new Set<Subscription>();
@@ -126,6 +136,7 @@ export class MeshBus {
     this.logger = options.logger ?? silentLogger;
     this.observer = options.observer ?? {};
     this.defaultPriority = options.defaultPriority ?? 'MEDIUM';
+    this.awaitResponderMs = Math.max(0, options.awaitResponderMs ?? 0);
   }
 
   /** The wire subject for a logical subject (namespace applied). */
@@ -181,11 +192,23 @@ export class MeshBus {
         body,
       });
       const h = injectTrace(natsHeaders(), ctx);
+      const data = encodeEnvelope(env);
+      // a service's subject with no subscriber yet (starting, or a standby taking over): try again
+      const awaitMs = def.subjectFor ? 0 : Math.min(opts.awaitResponderMs ?? this.awaitResponderMs, timeoutMs);
+      let pause = 20;
       let msg: Msg;
-      try {
-        msg = await this.nc.request(subject, encodeEnvelope(env), { timeout: timeoutMs, headers: h });
-      } catch (err) {
-        throw this.mapRequestError(err, def.name, timeoutMs);
+      for (;;) {
+        try {
+          msg = await this.nc.request(subject, data, { timeout: timeoutMs, headers: h });
+          break;
+        } catch (err) {
+          const noResponders = (err as NatsError | undefined)?.code === NatsErrorCode.NoResponders;
+          if (!noResponders || performance.now() + pause - started > awaitMs || this.nc.isClosed()) {
+            throw this.mapRequestError(err, def.name, timeoutMs);
+          }
+          await new Promise((r) => setTimeout(r, pause));
+          pause = Math.min(pause * 2, 250);
+        }
       }
       let rb: ReplyBody<unknown> | undefined;
       try {

@@ -145,11 +145,11 @@ let client: MeshBus;
 let serverA: MeshBus;
 let serverB: MeshBus;
 let stranger: MeshBus; // same definitions, another namespace: must never see our traffic
-const handled = { a: 0, b: 0, stranger: 0 };
+const handled = { a: 0, b: 0, stranger: 0, late: 0 };
 const hangs: Array<Deferred<void>> = [];
 const consumers: BatchConsumerHandle[] = [];
 
-function echoHandler(who: 'a' | 'b' | 'stranger') {
+function echoHandler(who: 'a' | 'b' | 'stranger' | 'late') {
   return async (
     req: EchoRequest,
     ctx: { traceId: string | undefined; envelope: { from: string }; subject: string },
@@ -307,6 +307,39 @@ describe('commands', () => {
     const e = await swarmErrorOf(client.request(Nobody, { text: 'x' }));
     expect(e.code).toBe('SERVICE_UNAVAILABLE');
     expect(e.retryable).toBe(true);
+  });
+
+  it('with awaitResponderMs, a request to a service nobody answers yet is sent again until one does (a standby taking over)', async () => {
+    const Later = defineCommand({
+      service: 'coordinator',
+      command: 'test.later',
+      request: EchoRequest,
+      reply: EchoReply,
+      timeoutMs: 20_000,
+      description: 'test-only, handled once the request has found no responder',
+    });
+    const late = await connectTestBus({ namespace: ns, identity: 'coordinator' });
+    const sends = jest.spyOn(client.nc, 'request');
+    try {
+      const pending = client.request(Later, { text: 'wait for me' }, { awaitResponderMs: 15_000 });
+      // the request has found nobody at least twice: now the service appears
+      await eventually(() => sends.mock.calls.length >= 2, { description: 'the request sent again after "no responders"' });
+      late.handle(Later, echoHandler('late'));
+      const reply = await pending;
+      expect(reply).toMatchObject({ text: 'WAIT FOR ME', handledBy: 'late' });
+      // without it (the default), "no responders" fails at once: one send
+      const before = sends.mock.calls.length;
+      expect((await swarmErrorOf(client.request(Nobody, { text: 'x' }))).code).toBe('SERVICE_UNAVAILABLE');
+      expect(sends.mock.calls.length - before).toBe(1);
+      // and within the wait, a service that never comes is SERVICE_UNAVAILABLE after it
+      const again = sends.mock.calls.length;
+      const gone = await swarmErrorOf(client.request(Nobody, { text: 'x' }, { awaitResponderMs: 300 }));
+      expect(gone.code).toBe('SERVICE_UNAVAILABLE');
+      expect(sends.mock.calls.length - again).toBeGreaterThan(1);
+    } finally {
+      sends.mockRestore();
+      await late.close();
+    }
   });
 
   it('maps a missed deadline to TIMEOUT', async () => {

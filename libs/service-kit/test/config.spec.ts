@@ -195,6 +195,7 @@ describe('loadServiceConfig', () => {
       SWARM_INSTANCE_ID: 'gw-1',
       SWARM_VERSION: '1.2.3',
       LEADER_LEASE_TTL_MS: '1500',
+      NATS_AWAIT_RESPONDER_MS: '750',
     });
     expect(c).toEqual({
       service: 'gateway',
@@ -207,6 +208,7 @@ describe('loadServiceConfig', () => {
       logLevel: 'warn',
       shutdownGraceMs: 250,
       leaderLeaseTtlMs: 1500,
+      awaitResponderMs: 750,
       heapGrowingPercent: 50,
       extra: {},
     });

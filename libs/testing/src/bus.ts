@@ -14,6 +14,8 @@ export interface TestBusOptions {
   identity?: string;
   /** Default `testNatsUrl()`. */
   servers?: string | string[];
+  /** MeshBus `awaitResponderMs`: how long requests retry "no responders". Default 0 (fail at once). */
+  awaitResponderMs?: number;
 }
 
 /** Connects to NATS and returns a MeshBus bound to the namespace. Close it with `bus.close()`. */
@@ -22,7 +24,7 @@ export async function connectTestBus(options: TestBusOptions): Promise<MeshBus> 
   validateNamespace(options.namespace);
   const identity = options.identity ?? 'client:test';
   const nc = await connectMesh({ servers: options.servers ?? testNatsUrl(), name: `test:${options.namespace}:${identity}` });
-  return new MeshBus({ nc, identity, namespace: options.namespace });
+  return new MeshBus({ nc, identity, namespace: options.namespace, awaitResponderMs: options.awaitResponderMs ?? 0 });
 }
 
 /**

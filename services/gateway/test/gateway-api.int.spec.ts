@@ -61,6 +61,8 @@ beforeAll(async () => {
     SWARM_ADMIN_API_KEY: ADMIN,
     GATEWAY_API_KEY_CACHE_TTL_MS: '200',
     GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT),
+    // only a stub coordinator runs: commands of absent services fail at once, not after a wait
+    NATS_AWAIT_RESPONDER_MS: '0',
   });
   pg = new Client({ connectionString: db.url });
   await pg.connect();

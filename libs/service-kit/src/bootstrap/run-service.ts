@@ -97,7 +97,14 @@ export async function runService<S extends EnvSpec>(
       else if (s.type === 'error') metrics.natsErrors.inc({ kind: 'error' });
     }
   })().catch(() => {});
-  const bus = new MeshBus({ nc, identity: def.service, namespace: config.namespace, logger, observer: metrics.busObserver() });
+  const bus = new MeshBus({
+    nc,
+    identity: def.service,
+    namespace: config.namespace,
+    logger,
+    observer: metrics.busObserver(),
+    awaitResponderMs: config.awaitResponderMs,
+  });
 
   let dataSource: DataSource;
   try {

@@ -32,6 +32,10 @@ export const BASE_ENV_SPEC = {
     'Singleton services (coordinator, allocator, resolver): a standby replica takes over this long after the active one stops renewing its lease',
     { default: 3000, min: 100, max: 600_000 },
   ),
+  NATS_AWAIT_RESPONDER_MS: int(
+    "How long a request to another service retries while nothing answers its subject (a service starting, or a singleton's standby taking over its lease) before it fails SERVICE_UNAVAILABLE; bounded by the request's timeout (0 = fail at once)",
+    { default: 5000, min: 0, max: 600_000 },
+  ),
 } satisfies EnvSpec;
 
 export type BaseConfig = EnvValues<typeof BASE_ENV_SPEC>;
@@ -49,6 +53,8 @@ export interface ServiceConfig<X = Record<string, never>> {
   shutdownGraceMs: number;
   /** Lease of the active replica of a singleton service. */
   leaderLeaseTtlMs: number;
+  /** How long a request to a service retries while it has no responders (MeshBus `awaitResponderMs`). */
+  awaitResponderMs: number;
   /** V8's heap growing percent (0 = V8's own); applied by `runService`. */
   heapGrowingPercent: number;
   /** Service-specific settings. */
@@ -89,6 +95,7 @@ export function loadServiceConfig<S extends EnvSpec>(
     logLevel: v.LOG_LEVEL as ServiceConfig['logLevel'],
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     leaderLeaseTtlMs: v.LEADER_LEASE_TTL_MS,
+    awaitResponderMs: v.NATS_AWAIT_RESPONDER_MS,
     heapGrowingPercent: v.HEAP_GROWING_PERCENT,
     extra: extra as EnvValues<S>,
   };

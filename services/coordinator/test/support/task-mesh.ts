@@ -58,7 +58,13 @@ export class TaskMesh {
   static async start(opts: TaskMeshOptions = {}): Promise<TaskMesh> {
     const mesh = new TaskMesh(randomNamespace(), opts);
     mesh.db = await createTestDatabase();
-    mesh.bus = await connectTestBus({ namespace: mesh.namespace, identity: 'gateway', ...(opts.natsUrl ? { servers: opts.natsUrl } : {}) });
+    mesh.bus = await connectTestBus({
+      namespace: mesh.namespace,
+      identity: 'gateway',
+      // as the gateway does: the coordinator serves commands a moment after its ready line (once it holds its lease)
+      awaitResponderMs: 5000,
+      ...(opts.natsUrl ? { servers: opts.natsUrl } : {}),
+    });
     await mesh.startCoordinator();
     if (opts.withGateway) {
       mesh.gateway = await startServiceProcess('gateway', {

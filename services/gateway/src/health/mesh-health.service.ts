@@ -41,7 +41,8 @@ export class MeshHealthService {
           const r = await this.bus.request(
             HealthCommands[service],
             { deep: true, probeTimeoutMs: Math.min(timeoutMs, 1000) },
-            { timeoutMs },
+            // a service that is not there is reported down now, not after the start-up grace
+            { timeoutMs, awaitResponderMs: 0 },
           );
           return [
             service,
