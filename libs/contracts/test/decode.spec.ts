@@ -12,6 +12,7 @@ import {
   encodeEnvelope,
   HealthRequest,
   parseJson,
+  SubmitTasksRequest,
   SwarmError,
   validatePlain,
   type FieldViolation,
@@ -147,6 +148,13 @@ describe('validatePlain', () => {
   it('a value of the wrong type is reported as such, not also by the range checks it cannot pass', () => {
     expect(violationsOf(() => validatePlain(Outer, { name: 5 }))).toEqual([
       { path: 'name', constraint: 'isString', message: 'name must be a string' },
+    ]);
+    // a list given as an object: said once, not also validated as if it were one element
+    expect(violationsOf(() => validatePlain(SubmitTasksRequest, { tenantId: 'default', tasks: { capability: 'a.b' } }))).toEqual([
+      { path: 'tasks', constraint: 'isArray', message: 'tasks must be an array' },
+    ]);
+    expect(violationsOf(() => validatePlain(SubmitTasksRequest, { tenantId: 'default', tasks: [1] }))).toEqual([
+      { path: 'tasks.0', constraint: 'nestedValidation', message: 'tasks.0 must be a JSON object' },
     ]);
     // the right type out of range: the range check speaks
     expect(violationsOf(() => validatePlain(Outer, { name: 'x'.repeat(11) }))).toEqual([

@@ -245,7 +245,7 @@ function nestedError(out: FieldViolation[], stack: PathStack, property: string |
   out.push({
     path: pathOf(stack, property),
     constraint: 'nestedValidation',
-    message: `nested property ${property} must be either object or array`,
+    message: `${pathOf(stack, property)} must be a JSON object`,
   });
 }
 
@@ -270,7 +270,8 @@ function notAnObject(out: FieldViolation[], stack: PathStack, property: string):
 /**
  * Validates a nested value with its class's compiled build: one object, or with `each` an array
  * of objects. Unlike class-validator, an array where one object is declared is refused (its
- * `@ValidateNested()` would validate the elements, so `"retry": []` passed as "no retry settings").
+ * `@ValidateNested()` would validate the elements, so `"retry": []` passed as "no retry settings"),
+ * and so is an object where an array is (it would validate the object as one element).
  */
 function nested(
   target: Ctor | undefined,
@@ -308,13 +309,12 @@ function nested(
     stack.pop();
     return arr;
   }
-  if (typeof value === 'object' && value !== null && target) {
-    stack.push(property);
-    const instance = buildOf(compile(target))(value as Record<string, unknown>, stack, out);
-    stack.pop();
-    return instance;
-  }
-  nestedError(out, stack, property);
+  // `each` declares a list: an object is not one (class-validator would validate it as an element)
+  out.push({
+    path: pathOf(stack, property),
+    constraint: 'nestedValidation',
+    message: `${pathOf(stack, property)} must be an array of objects`,
+  });
   return value;
 }
 

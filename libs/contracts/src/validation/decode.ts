@@ -129,7 +129,14 @@ const TYPE_CONSTRAINTS = new Set([
 function withoutConsequences(violations: FieldViolation[]): FieldViolation[] {
   const mistyped = new Set(violations.filter((v) => TYPE_CONSTRAINTS.has(v.constraint ?? '')).map((v) => v.path));
   if (mistyped.size === 0) return violations;
-  return violations.filter((v) => !mistyped.has(v.path) || TYPE_CONSTRAINTS.has(v.constraint ?? ''));
+  // per mistyped field, its first type violation (`tasks: {}` is "must be an array", said once)
+  const said = new Set<string>();
+  return violations.filter((v) => {
+    if (!mistyped.has(v.path)) return true;
+    if (!TYPE_CONSTRAINTS.has(v.constraint ?? '') || said.has(v.path)) return false;
+    said.add(v.path);
+    return true;
+  });
 }
 
 /**
