@@ -97,6 +97,16 @@ describe('authentication', () => {
       expect(r.body).toEqual({ code: 'UNAUTHENTICATED', message: expect.any(String), details: {} });
       const p = await api('POST', '/api/v1/tasks', { body: { capability: 'data.fetch' } });
       expect(p.status).toBe(401);
+      // without a key the body is not read: no JSON, size or media-type verdict for a stranger
+      for (const opts of [
+        { raw: '{"capability": ' },
+        { raw: JSON.stringify({ capability: 'data.fetch', input: { blob: 'x'.repeat(BODY_LIMIT) } }) },
+        { raw: 'capability=data.fetch', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      ]) {
+        const r = await api('POST', '/api/v1/tasks', opts);
+        expect({ status: r.status, code: r.body.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+        expect(r.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+      }
     });
   });
 
