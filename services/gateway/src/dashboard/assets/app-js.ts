@@ -197,7 +197,8 @@ export const APP_JS = String.raw`
   // workflows: list and the selected one's DAG with node states
   var selectedWorkflow = null;
   panel({
-    id: 'workflows', title: 'Workflows', wide: true, events: ['workflow', 'task'], debounceMs: 400,
+    // events drive it; the timer heals a view that missed one (a stream reconnect, a lazily reported start)
+    id: 'workflows', title: 'Workflows', wide: true, events: ['workflow', 'task'], debounceMs: 400, everyMs: 5000,
     load: function (p) {
       return api('GET', '/workflows?limit=20').then(function (r) {
         if (!r.ok) { if (absent(r)) return routeMissing(p, 'Workflows'); throw new Error(errText(r)); }
