@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SINGLETON_SERVICES } from '@swarm-mesh/contracts';
 import { BASE_ENV_SPEC } from '@swarm-mesh/service-kit';
 import { conflictResolverDefinition } from '../../services/conflict-resolver/src/conflict-resolver.definition';
 import { coordinatorDefinition } from '../../services/coordinator/src/coordinator.definition';
@@ -34,5 +35,18 @@ describe('.env.example', () => {
     ]) {
       expect(documented.has(v)).toBe(true);
     }
+  });
+});
+
+describe('singleton services', () => {
+  it('the services that run one active replica are exactly SINGLETON_SERVICES (callers wait for their standby to take over)', () => {
+    const definitions = [
+      gatewayDefinition,
+      coordinatorDefinition,
+      resourceAllocatorDefinition,
+      conflictResolverDefinition,
+      performanceOptimizerDefinition,
+    ];
+    expect(definitions.filter((d) => d.singleton === true).map((d) => d.service)).toEqual([...SINGLETON_SERVICES]);
   });
 });

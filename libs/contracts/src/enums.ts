@@ -100,6 +100,12 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const SERVICE_NAMES = ['gateway', 'coordinator', 'resource-allocator', 'conflict-resolver', 'performance-optimizer'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
+/**
+ * Services whose state lives in one process: one replica is active (it holds a lease in NATS KV),
+ * the others stand by and take over when the lease lapses. The others scale out.
+ */
+export const SINGLETON_SERVICES: readonly ServiceName[] = ['coordinator', 'resource-allocator', 'conflict-resolver'];
+
 /** Postgres schema owned by each service. No service touches another's schema. */
 export const SERVICE_SCHEMAS: Readonly<Record<ServiceName, string>> = {
   gateway: 'gateway',

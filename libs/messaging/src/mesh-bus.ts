@@ -12,6 +12,7 @@ import {
   type Priority,
   type ReplyBody,
   ServiceUnavailableError,
+  SINGLETON_SERVICES,
   stripNamespace,
   SwarmError,
   TimeoutError,
@@ -71,10 +72,12 @@ export interface MeshBusOptions {
   logger?: Logger;
   observer?: MeshBusObserver;
   /**
-   * How long a request to a service (not to one agent) keeps retrying while nobody subscribes to
-   * its subject ("no responders": the message reached no one, so sending it again cannot do it
-   * twice), e.g. while a singleton's standby replica takes over the lease or a service is still
-   * starting. Bounded by the request's timeout. Default 0: fail at once with SERVICE_UNAVAILABLE.
+   * How long a request to a singleton service (SINGLETON_SERVICES: coordinator, allocator,
+   * resolver) keeps retrying while nobody subscribes to its subject ("no responders": the message
+   * reached no one, so sending it again cannot do it twice): its standby replica taking over the
+   * lease, or its active replica still starting. Bounded by the request's timeout. Services that
+   * scale out (and per-agent subjects) have no such gap and fail at once, so a caller is not held
+   * for a service that is simply not running. Default 0: fail at once with SERVICE_UNAVAILABLE.
    */
   awaitResponderMs?: number;
 }
@@ -193,8 +196,11 @@ export class MeshBus {
       });
       const h = injectTrace(natsHeaders(), ctx);
       const data = encodeEnvelope(env);
-      // a service's subject with no subscriber yet (starting, or a standby taking over): try again
-      const awaitMs = def.subjectFor ? 0 : Math.min(opts.awaitResponderMs ?? this.awaitResponderMs, timeoutMs);
+      // a singleton's subject with no subscriber yet (starting, or a standby taking over): try again
+      const awaitMs =
+        def.subjectFor || !SINGLETON_SERVICES.includes(def.service)
+          ? 0
+          : Math.min(opts.awaitResponderMs ?? this.awaitResponderMs, timeoutMs);
       let pause = 20;
       let msg: Msg;
       for (;;) {

@@ -309,7 +309,7 @@ describe('commands', () => {
     expect(e.retryable).toBe(true);
   });
 
-  it('with awaitResponderMs, a request to a service nobody answers yet is sent again until one does (a standby taking over)', async () => {
+  it('with awaitResponderMs, a request to a singleton nobody answers yet is sent again until one does (its standby taking over)', async () => {
     const Later = defineCommand({
       service: 'coordinator',
       command: 'test.later',
@@ -336,6 +336,19 @@ describe('commands', () => {
       const gone = await swarmErrorOf(client.request(Nobody, { text: 'x' }, { awaitResponderMs: 300 }));
       expect(gone.code).toBe('SERVICE_UNAVAILABLE');
       expect(sends.mock.calls.length - again).toBeGreaterThan(1);
+      // a service that scales out has no standby gap: nobody there means not running, at once
+      const Scaled = defineCommand({
+        service: 'performance-optimizer',
+        command: 'test.nobody',
+        request: EchoRequest,
+        reply: EchoReply,
+        timeoutMs: 20_000,
+        description: 'test-only, never handled',
+      });
+      const scaledBefore = sends.mock.calls.length;
+      const absent = await swarmErrorOf(client.request(Scaled, { text: 'x' }, { awaitResponderMs: 15_000 }));
+      expect(absent.code).toBe('SERVICE_UNAVAILABLE');
+      expect(sends.mock.calls.length - scaledBefore).toBe(1);
     } finally {
       sends.mockRestore();
       await late.close();

@@ -33,7 +33,7 @@ export const BASE_ENV_SPEC = {
     { default: 3000, min: 100, max: 600_000 },
   ),
   NATS_AWAIT_RESPONDER_MS: int(
-    "How long a request to another service retries while nothing answers its subject (a service starting, or a singleton's standby taking over its lease) before it fails SERVICE_UNAVAILABLE; bounded by the request's timeout (0 = fail at once)",
+    "How long a request to a singleton service (coordinator, allocator, resolver) retries while nothing answers its subject (its standby taking over the lease, or its active replica starting) before it fails SERVICE_UNAVAILABLE; bounded by the request's timeout (0 = fail at once). Services that scale out fail at once",
     { default: 5000, min: 0, max: 600_000 },
   ),
 } satisfies EnvSpec;
