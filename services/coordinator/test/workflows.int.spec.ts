@@ -716,3 +716,54 @@ describe('restart', () => {
     );
   });
 });
+
+describe('reads of a running workflow', () => {
+  it("show a node's live state, not the lazily written row (the row still says dispatched)", async () => {
+    const lazy = await TaskMesh.start({ coordinatorEnv: { LAZY_WRITE_MS: '10000' } });
+    const db = new Client({ connectionString: lazy.databaseUrl });
+    await db.connect();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      await lazy.agent(
+        { id: 'lazy-1', domain: 'infra', concurrency: 1 },
+        {
+          'lazy.step': async () => {
+            await held;
+            return { ok: true };
+          },
+        },
+      );
+      const w = await lazy.bus.request(
+        WorkflowCommands.submit,
+        { tenantId: 'default', workflow: { name: 'lazy', nodes: [{ key: 'only', capability: 'lazy.step' }] } },
+        { timeoutMs: 30_000 },
+      );
+      const running = await eventually(
+        async () => {
+          const x = await lazy.bus.request(WorkflowCommands.get, { tenantId: 'default', workflowId: w.id });
+          return x.nodes[0]!.state === 'running' ? x : undefined;
+        },
+        { timeoutMs: 8_000, description: 'the node read as running' },
+      );
+      expect(running.nodes[0]!.startedAt).not.toBeNull();
+      expect(running.progress.active).toBe(1);
+      // Postgres has not been told yet (LAZY_WRITE_MS 10 s): the read came from the working set
+      const row = await db.query<{ state: string }>('SELECT state FROM coordinator.tasks WHERE id = $1', [running.nodes[0]!.taskId]);
+      expect(row.rows[0]?.state).toBe('dispatched');
+      release();
+      const done = await eventually(
+        async () => {
+          const x = await lazy.bus.request(WorkflowCommands.get, { tenantId: 'default', workflowId: w.id });
+          return x.state === 'succeeded' ? x : undefined;
+        },
+        { description: 'the workflow succeeded' },
+      );
+      expect(done.nodes[0]!.state).toBe('succeeded');
+    } finally {
+      release();
+      await db.end().catch(() => {});
+      await lazy.stop();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import {
   type WorkflowTreeDto,
 } from '@swarm-mesh/contracts';
 import type { CoordinatorEngine } from '../engine/coordinator-engine';
-import { toApprovalDto } from '../engine/task-record';
+import { isTerminal, toApprovalDto } from '../engine/task-record';
 import type { TaskStore } from '../engine/task-store';
 import type { StoredNode, StoredWorkflow, TreeRow, WorkflowStore } from '../engine/workflow-store';
 import { isNonEmpty } from '../validation/output-validator';
@@ -62,6 +62,25 @@ export class WorkflowReads {
   }
 
   /** Statuses and coverage of one workflow from its node rows. */
+  /**
+   * A node whose task is still in the engine's working set, with the state the engine holds:
+   * dispatched and running transitions reach Postgres up to LAZY_WRITE_MS late, so the row may
+   * still say `dispatched` after the agent started (ended tasks have left the working set and
+   * their row is current).
+   */
+  private withLiveState(n: StoredNode): StoredNode {
+    const live = this.engine.tasks.get(n.taskId);
+    if (!live || isTerminal(live.state)) return n;
+    return {
+      ...n,
+      state: live.state,
+      attempt: live.attempt,
+      startedAt: live.startedAt,
+      error: live.error,
+      review: live.review ?? n.review,
+    };
+  }
+
   private evaluate(
     spec: WorkflowSpec,
     nodes: StoredNode[],
@@ -134,7 +153,7 @@ export class WorkflowReads {
     const fieldNodes = [
       ...new Set(spec.requirements.flatMap((r) => r.satisfiedBy.filter((s) => s.field !== undefined).map((s) => s.node))),
     ];
-    const nodes = await this.store.nodes([id], fieldNodes);
+    const nodes = (await this.store.nodes([id], fieldNodes)).map((n) => this.withLiveState(n));
     const { byKey, status, coverage } = this.evaluate(spec, nodes);
     const progress = progressOf([...status.values()]);
     return {
@@ -180,7 +199,7 @@ export class WorkflowReads {
     const fieldNodes = [
       ...new Set(spec.requirements.flatMap((r) => r.satisfiedBy.filter((s) => s.field !== undefined).map((s) => s.node))),
     ];
-    const nodes = await this.store.nodes([id], fieldNodes);
+    const nodes = (await this.store.nodes([id], fieldNodes)).map((n) => this.withLiveState(n));
     return this.coverageDto(id, this.evaluate(spec, nodes).coverage);
   }
 
