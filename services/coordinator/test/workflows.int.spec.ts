@@ -718,7 +718,7 @@ describe('restart', () => {
 });
 
 describe('reads of a running workflow', () => {
-  it("show a node's live state, not the lazily written row (the row still says dispatched)", async () => {
+  it("show a node's (and its task's) live state, not the lazily written row (the row still says dispatched)", async () => {
     const lazy = await TaskMesh.start({ coordinatorEnv: { LAZY_WRITE_MS: '10000' } });
     const db = new Client({ connectionString: lazy.databaseUrl });
     await db.connect();
@@ -751,6 +751,12 @@ describe('reads of a running workflow', () => {
       // Postgres has not been told yet (LAZY_WRITE_MS 10 s): the read came from the working set
       const row = await db.query<{ state: string }>('SELECT state FROM coordinator.tasks WHERE id = $1', [running.nodes[0]!.taskId]);
       expect(row.rows[0]?.state).toBe('dispatched');
+      // the task itself reads the same
+      const task = await lazy.bus.request(TaskCommands.get, { tenantId: 'default', taskId: running.nodes[0]!.taskId });
+      expect(task.state).toBe('running');
+      expect(task.attempts[0]!.startedAt).not.toBeNull();
+      const stranger = await rejection(lazy.bus.request(TaskCommands.get, { tenantId: 'other', taskId: task.id }));
+      expect(stranger.code).toBe('TASK_NOT_FOUND');
       release();
       const done = await eventually(
         async () => {

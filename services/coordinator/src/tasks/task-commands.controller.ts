@@ -86,7 +86,10 @@ export class TaskCommandsController {
 
   @HandleCommand(TaskCommands.get)
   async get(@Payload() req: GetTaskRequest): Promise<TaskDto> {
-    const t = await this.host.store.getTask(req.tenantId, req.taskId);
+    // a task in the working set is read from it: dispatched and running transitions reach
+    // Postgres up to LAZY_WRITE_MS late; an ended task has left it and its row is current
+    const live = this.host.engine.tasks.get(req.taskId);
+    const t = live && live.tenantId === req.tenantId ? live : await this.host.store.getTask(req.tenantId, req.taskId);
     if (!t) throw new NotFoundError('task', req.taskId);
     return toTaskDto(t);
   }
