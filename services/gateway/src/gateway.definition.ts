@@ -1,12 +1,8 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { UnauthenticatedError } from '@swarm-mesh/contracts';
 import { type ServiceDefinition, toErrorResponse } from '@swarm-mesh/service-kit';
-
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { refuseKeylessWrites } from './auth/keyless-writes.hook';
 import { GATEWAY_ENV } from './gateway.env';
 import { GatewayModule } from './gateway.module';
-import { presentedKey } from './auth/api-key';
-import { API_PREFIX } from './http/api-prefix';
 import { installRequestTracing } from './http/request-trace';
 import { GatewayInit1730000000000 } from './migrations/1730000000000-gateway-init';
 import { GatewaySecurity1731000000000 } from './migrations/1731000000000-gateway-security';
@@ -55,19 +51,7 @@ export const gatewayDefinition: ServiceDefinition<typeof GATEWAY_ENV> = {
   configureApp(app) {
     const fastify = app.getHttpAdapter().getInstance();
     installRequestTracing(fastify);
-    // a write that presents no key is 401 before its body is read: a caller who is not
-    // authenticated learns nothing from the body's checks (JSON, size, media type)
-    fastify.addHook('preParsing', async (req, reply, payload) => {
-      if (
-        !READ_METHODS.has(req.method) &&
-        (req.routeOptions.url ?? '').startsWith(`/${API_PREFIX}/`) &&
-        presentedKey(req.headers) === undefined
-      ) {
-        const { status, body } = toErrorResponse(new UnauthenticatedError());
-        return reply.code(status).send(body);
-      }
-      return payload;
-    });
+    refuseKeylessWrites(fastify);
     fastify.addHook('onSend', async (_req, reply, payload) => {
       reply.header('x-content-type-options', 'nosniff');
       reply.header('x-frame-options', 'DENY');

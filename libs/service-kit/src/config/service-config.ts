@@ -53,7 +53,7 @@ export interface ServiceConfig<X = Record<string, never>> {
   shutdownGraceMs: number;
   /** Lease of the active replica of a singleton service. */
   leaderLeaseTtlMs: number;
-  /** How long a request to a service retries while it has no responders (MeshBus `awaitResponderMs`). */
+  /** How long a request to a singleton service retries while it has no responders (MeshBus `awaitResponderMs`). */
   awaitResponderMs: number;
   /** V8's heap growing percent (0 = V8's own); applied by `runService`. */
   heapGrowingPercent: number;

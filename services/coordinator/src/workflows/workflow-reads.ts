@@ -61,7 +61,6 @@ export class WorkflowReads {
     return w;
   }
 
-  /** Statuses and coverage of one workflow from its node rows. */
   /**
    * A node whose task is still in the engine's working set, with the state the engine holds:
    * dispatched and running transitions reach Postgres up to LAZY_WRITE_MS late, so the row may
@@ -81,6 +80,7 @@ export class WorkflowReads {
     };
   }
 
+  /** Statuses and coverage of one workflow from its node rows. */
   private evaluate(
     spec: WorkflowSpec,
     nodes: StoredNode[],

@@ -6,12 +6,12 @@ import { AuditService } from '../audit/audit.service';
 import { presentedKey } from './api-key';
 import { ApiKeyService } from './api-key.service';
 import { PLATFORM_TENANT_ONLY, PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators';
+import { READ_METHODS } from './keyless-writes.hook';
 import { type Role, roleAllows } from './principal';
 import { RateLimiter } from './rate-limiter';
 
 /** Routes of the service kit (this process's /health and /metrics) that stay open for probes and scrapers. */
 const OPEN_ROUTES = new Set(['/health', '/health/live', '/metrics']);
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Global guard: every route needs an API key (`Authorization: Bearer <key>` or `x-api-key`)
